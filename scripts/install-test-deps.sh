@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests talk to, when they are missing: the tests use real
+# DICOM peers (DCMTK, GDCM) and real sample files (python3-pydicom's data folder), never mocks.
+# Needs root (or sudo) and Debian's apt repositories.
+set -euo pipefail
+need=()
+command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
+command -v gdcmscu >/dev/null 2>&1 || need+=(libgdcm-tools)
+[ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need+=(python3-pydicom)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-test-deps: installing missing Debian packages: ${need[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
