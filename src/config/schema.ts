@@ -1,0 +1,211 @@
+/**
+ * The configuration schema (SPEC §5) as zod 4 schemas. Each rule carries the text that the
+ * ConfigError shows, so an administrator reads `receive.port: must be an integer from 1 to
+ * 65535 (got 0)`. Objects are strict: an unknown key is a typo and is refused.
+ */
+import { isIP, isIPv4 } from 'node:net';
+import * as z from 'zod';
+import { DEFAULT_CONFIG as D } from './defaults.js';
+
+/** Rule texts, shared with the tests and the GUI. */
+export const RULES = {
+  object: 'must be an object',
+  boolean: 'must be true or false',
+  folder: 'must be a folder path (not empty, no NUL character)',
+  hex4: 'must be 4 hexadecimal digits, e.g. "0010"',
+  cridTag:
+    'must name a data element (group not 0000, 0002, 0004, FFFE or FFFF, element not 0000), or both must be "0000" to turn CRYPE IDs off',
+  aeTitle: 'must be 1 to 16 ASCII characters without spaces, backslash or control characters',
+  ourAeTitle:
+    'must be "" (answer to any called AE title) or 1 to 16 ASCII characters without spaces, backslash or control characters',
+  ipAddress: 'must be an IP address, e.g. "127.0.0.1"',
+  peerHost: 'must be an IPv4 address or a host name, or empty',
+  peerHostRequired: 'must be set when send.enabled is true',
+  logLevel: 'must be one of "trace", "debug", "info", "warn", "error"',
+  unknownKey: 'unknown key',
+  intRange: (min: number, max: number) => `must be an integer from ${min} to ${max}`,
+} as const;
+
+const AE_TITLE = /^[\x21-\x5b\x5d-\x7e]{1,16}$/; // printable ASCII without space and backslash
+const HEX4 = /^[0-9A-Fa-f]{4}$/;
+const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/** True for an AE title after trimming: PS3.5 §6.2 VR AE (default repertoire, no backslash/control), no inner spaces (SPEC §5). */
+export function isValidAeTitle(value: string): boolean {
+  return AE_TITLE.test(value);
+}
+
+/** True for an IPv4 address or an RFC 1123 host name; an all-numeric name must be valid IPv4. */
+export function isValidPeerHost(value: string): boolean {
+  if (isIPv4(value)) return true;
+  if (/^[0-9.]+$/.test(value)) return false;
+  if (value.length > 253) return false;
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  return name.split('.').every((label) => HOST_LABEL.test(label));
+}
+
+const bool = (def: boolean) => z.boolean({ error: RULES.boolean }).default(def);
+
+const int = (min: number, max: number, def: number) => {
+  const rule = RULES.intRange(min, max);
+  return z
+    .number({ error: rule })
+    .int({ error: rule })
+    .min(min, { error: rule })
+    .max(max, { error: rule })
+    .default(def);
+};
+
+const hex4 = (def: string) =>
+  z
+    .string({ error: RULES.hex4 })
+    .regex(HEX4, { error: RULES.hex4 })
+    .transform((v) => v.toUpperCase())
+    .default(def);
+
+const aeTitle = (def: string) =>
+  z.string({ error: RULES.aeTitle }).trim().refine(isValidAeTitle, { error: RULES.aeTitle }).default(def);
+
+const ipAddress = (def: string) =>
+  z
+    .string({ error: RULES.ipAddress })
+    .trim()
+    .refine((v) => isIP(v) !== 0, { error: RULES.ipAddress })
+    .default(def);
+
+/** Groups that cannot hold a CRYPE ID: command, file meta, directory, item delimiters, illegal. */
+const FORBIDDEN_CRID_GROUPS = new Set([0x0000, 0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0007, 0xfffe, 0xffff]);
+
+const receiveSchema = z
+  .strictObject(
+    {
+      enabled: bool(D.receive.enabled),
+      host: ipAddress(D.receive.host),
+      port: int(1, 65535, D.receive.port),
+      aeTitle: z
+        .string({ error: RULES.ourAeTitle })
+        .trim()
+        .refine((v) => v === '' || isValidAeTitle(v), { error: RULES.ourAeTitle })
+        .default(D.receive.aeTitle),
+      timeoutSeconds: int(1, 3600, D.receive.timeoutSeconds),
+      cridTagGroup: hex4(D.receive.cridTagGroup),
+      cridTagElement: hex4(D.receive.cridTagElement),
+      maxAssociations: int(1, 256, D.receive.maxAssociations),
+      maxPduLength: int(4096, 16777216, D.receive.maxPduLength),
+      zipCompressionLevel: int(0, 9, D.receive.zipCompressionLevel),
+      fsync: bool(D.receive.fsync),
+    },
+    { error: RULES.object },
+  )
+  .superRefine((r, ctx) => {
+    // zod still runs this refinement when a field failed; judge only two valid hex values.
+    if (!HEX4.test(r.cridTagGroup) || !HEX4.test(r.cridTagElement)) return;
+    const group = parseInt(r.cridTagGroup, 16);
+    const element = parseInt(r.cridTagElement, 16);
+    if (group === 0 && element === 0) return;
+    if (FORBIDDEN_CRID_GROUPS.has(group)) {
+      ctx.addIssue({ code: 'custom', path: ['cridTagGroup'], message: RULES.cridTag, input: r.cridTagGroup });
+    } else if (element === 0) {
+      ctx.addIssue({ code: 'custom', path: ['cridTagElement'], message: RULES.cridTag, input: r.cridTagElement });
+    }
+  })
+  .prefault({});
+
+const sendSchema = z
+  .strictObject(
+    {
+      enabled: bool(D.send.enabled),
+      host: z
+        .string({ error: RULES.peerHost })
+        .trim()
+        .refine((v) => v === '' || isValidPeerHost(v), { error: RULES.peerHost })
+        .default(D.send.host),
+      port: int(1, 65535, D.send.port),
+      calledAeTitle: aeTitle(D.send.calledAeTitle),
+      callingAeTitle: aeTitle(D.send.callingAeTitle),
+    },
+    { error: RULES.object },
+  )
+  .superRefine((s, ctx) => {
+    if (s.enabled && s.host === '') {
+      ctx.addIssue({ code: 'custom', path: ['host'], message: RULES.peerHostRequired, input: s.host });
+    }
+  })
+  .prefault({});
+
+const guiSchema = z
+  .strictObject({ host: ipAddress(D.gui.host), port: int(1, 65535, D.gui.port) }, { error: RULES.object })
+  .prefault({});
+
+const logSchema = z
+  .strictObject(
+    {
+      level: z
+        .enum(['trace', 'debug', 'info', 'warn', 'error'], { error: RULES.logLevel })
+        .default(D.log.level),
+    },
+    { error: RULES.object },
+  )
+  .prefault({});
+
+/**
+ * The whole configuration file. `storageFolder` is validated here and made absolute by
+ * parseConfig (relative paths resolve against the folder of the configuration file).
+ */
+export const configSchema = z.strictObject(
+  {
+    storageFolder: z
+      .string({ error: RULES.folder })
+      .trim()
+      .refine((v) => v !== '' && !v.includes('\0'), { error: RULES.folder })
+      .default(D.storageFolder),
+    keepFailedDays: int(1, 365, D.keepFailedDays),
+    receive: receiveSchema,
+    send: sendSchema,
+    gui: guiSchema,
+    log: logSchema,
+  },
+  { error: 'must be a JSON object' },
+);
+
+/** Log levels accepted by `log.level` (pino level names). */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** The validated settings, nested like the JSON file (SPEC §5). */
+export interface Config {
+  /** Absolute root folder of the Inbox and Outbox folders, the log book and the logs. */
+  storageFolder: string;
+  keepFailedDays: number;
+  receive: {
+    enabled: boolean;
+    /** Bind address of the DICOM listener. */
+    host: string;
+    port: number;
+    /** Called AE title we answer to; '' accepts any. */
+    aeTitle: string;
+    timeoutSeconds: number;
+    /** 4 upper-case hex digits. */
+    cridTagGroup: string;
+    /** 4 upper-case hex digits. */
+    cridTagElement: string;
+    maxAssociations: number;
+    maxPduLength: number;
+    zipCompressionLevel: number;
+    fsync: boolean;
+  };
+  send: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    calledAeTitle: string;
+    callingAeTitle: string;
+  };
+  gui: { host: string; port: number };
+  log: { level: LogLevel };
+}
+
+// Compile-time check that the hand-written interface and the schema agree both ways.
+type SchemaOutput = z.output<typeof configSchema>;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesConfig: Same<SchemaOutput, Config> = true;
+void schemaMatchesConfig;
