@@ -1,0 +1,122 @@
+/**
+ * createBridge: the composition root (SPEC §1, §3). Wires the storage folders, the log book,
+ * the study tracker, study completion and the DICOM receiver; used by main.ts and by tests,
+ * which build the system under test on temp folders and port 0.
+ */
+import { EventEmitter } from 'node:events';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cridTag } from './config/load.js';
+import type { Config } from './config/schema.js';
+import type { Logger } from './dicom/ul/logger.js';
+import { openLogBook, type LogBook } from './logbook/logbook.js';
+import { startReceiver, type Receiver } from './bridge/receive/receiver.js';
+import { StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
+import { ensureStorageLayout, storageLayout, type StorageLayout } from './bridge/storage-layout.js';
+import { StudyTracker } from './bridge/study/tracker.js';
+import { createLogger } from './log.js';
+
+/** Events a bridge emits: `study` (a StudyOutcome) after each completed or failed study. */
+export interface BridgeEvents {
+  study: [StudyOutcome];
+}
+
+/** A running bridge. */
+export interface Bridge extends EventEmitter<BridgeEvents> {
+  readonly config: Config;
+  readonly layout: StorageLayout;
+  readonly logBook: LogBook;
+  readonly log: Logger;
+  /** The DICOM port actually bound, or null when receiving is off. */
+  readonly receivePort: number | null;
+  /** Studies being staged. */
+  readonly studiesInProgress: number;
+  /** Completes every staged study now and waits for the ZIPs (tests, shutdown). */
+  flush(): Promise<void>;
+  /** Stops listening and closes the log book. Staged studies stay for the next start. */
+  stop(): Promise<void>;
+}
+
+/** Optional collaborators, for tests. */
+export interface BridgeDeps {
+  log?: Logger;
+}
+
+class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
+  receiver: Receiver | null = null;
+  constructor(
+    readonly config: Config,
+    readonly layout: StorageLayout,
+    readonly logBook: LogBook,
+    readonly log: Logger,
+    readonly tracker: StudyTracker,
+    readonly completion: StudyCompletion,
+  ) {
+    super();
+  }
+
+  get receivePort(): number | null {
+    return this.receiver?.port ?? null;
+  }
+
+  get studiesInProgress(): number {
+    return this.tracker.size + this.completion.backlog;
+  }
+
+  async flush(): Promise<void> {
+    this.tracker.completeAll();
+    await this.completion.idle();
+  }
+
+  async stop(): Promise<void> {
+    await this.receiver?.close();
+    this.receiver = null;
+    this.tracker.dispose();
+    await this.completion.idle();
+    this.logBook.close();
+  }
+}
+
+/**
+ * Builds and starts a bridge: creates the folders, recovers what an earlier run left (partial
+ * instances deleted, staged studies completed after the quiet time), and starts receiving.
+ */
+export async function createBridge(config: Config, deps: BridgeDeps = {}): Promise<Bridge> {
+  const layout = storageLayout(config.storageFolder);
+  await ensureStorageLayout(layout);
+  const log = deps.log ?? createLogger({ level: config.log.level, logsDir: layout.logs });
+  const logBook = openLogBook(join(layout.logs, 'logbook.sqlite'));
+
+  let bridge: DicomBridge | undefined;
+  const completion = new StudyCompletion({
+    layout,
+    logBook,
+    log,
+    settings: () => ({ cridTag: cridTag(config), compressionLevel: config.receive.zipCompressionLevel, fsync: config.receive.fsync }),
+    onOutcome: (outcome) => bridge?.emit('study', outcome),
+  });
+  const tracker = new StudyTracker({
+    stagingDir: layout.staging,
+    quietMs: config.receive.timeoutSeconds * 1000,
+    onComplete: (study) => void completion.enqueue(study),
+  });
+  bridge = new DicomBridge(config, layout, logBook, log, tracker, completion);
+
+  // Recovery: a .part file is an instance that was never acknowledged; staged folders hold
+  // acknowledged instances and are completed as usual.
+  for (const name of await readdir(layout.incoming)) await rm(join(layout.incoming, name), { force: true, recursive: true });
+  for (const name of await readdir(layout.zipTemp)) await rm(join(layout.zipTemp, name), { force: true, recursive: true });
+  const staged = await readdir(layout.staging);
+  for (const name of staged) tracker.adopt(join(layout.staging, name));
+  if (staged.length > 0) log.info({ studies: staged.length }, 'recovered staged studies from the last run');
+
+  if (config.receive.enabled) {
+    try {
+      bridge.receiver = await startReceiver(config.receive, { incomingDir: layout.incoming, tracker, log });
+    } catch (err) {
+      await bridge.stop();
+      throw err;
+    }
+  }
+  return bridge;
+}

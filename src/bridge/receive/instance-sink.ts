@@ -1,0 +1,186 @@
+/**
+ * Receives one C-STORE dataset into a Part 10 file (SPEC §1): file meta first, then the
+ * dataset bytes exactly as they arrive, scanned on the way for the attributes that group the
+ * instance into its study. The C-STORE response waits until the file is written, fsynced and
+ * renamed into its study folder; an aborted transfer deletes its temporary file.
+ */
+import { randomUUID } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { DatasetSink, StoreOutcome, StoreRequest } from '../../dicom/dimse/service.js';
+import {
+  STATUS_CANNOT_UNDERSTAND,
+  STATUS_DATASET_MISMATCH,
+  STATUS_OUT_OF_RESOURCES,
+  STATUS_PROCESSING_FAILURE,
+  STATUS_SUCCESS,
+} from '../../dicom/dimse/status.js';
+import { DatasetDecodeError } from '../../dicom/errors.js';
+import { buildFileMeta } from '../../dicom/part10/file-meta.js';
+import { DatasetRewriter } from '../../dicom/part10/rewrite.js';
+import { TAGS } from '../../dicom/part10/tags.js';
+import type { Logger } from '../../dicom/ul/logger.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
+import type { StudyTracker } from '../study/tracker.js';
+
+/** Attributes captured while receiving: grouping and ZIP entry order. */
+const CAPTURED = [
+  TAGS.PatientID,
+  TAGS.StudyInstanceUID,
+  TAGS.SeriesInstanceUID,
+  TAGS.SeriesNumber,
+  TAGS.InstanceNumber,
+  TAGS.Modality,
+  TAGS.SOPInstanceUID,
+] as const;
+
+/** What every instance sink shares. */
+export interface InstanceSinkContext {
+  incomingDir: string;
+  tracker: StudyTracker;
+  fsync: boolean;
+  log: Logger;
+}
+
+/** Reads a captured text value, without padding. */
+function text(rewriter: DatasetRewriter, tag: number): string | undefined {
+  const element = rewriter.captured.get(tag);
+  if (!element) return undefined;
+  return element.value.toString('latin1').replace(/[\0 ]+$/, '').trim();
+}
+
+/** Waits until the stream accepts more, or fails. */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+  });
+}
+
+/** Maps a failure to the C-STORE status a sender understands (PS3.4 Table B.2-1). */
+export function failureOutcome(err: unknown): StoreOutcome {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE') {
+    return { status: STATUS_OUT_OF_RESOURCES, errorComment: `Out of resources: ${code}` };
+  }
+  if (err instanceof DatasetDecodeError) {
+    return { status: STATUS_CANNOT_UNDERSTAND, errorComment: err.message.slice(0, 64) };
+  }
+  return { status: STATUS_PROCESSING_FAILURE, errorComment: String((err as Error)?.message ?? err).slice(0, 64) };
+}
+
+/** One instance being received. Created by {@link openInstanceSink}. */
+class InstanceSink implements DatasetSink {
+  private releaseStudy: (() => void) | undefined;
+  private settled = false;
+
+  constructor(
+    private readonly rq: StoreRequest,
+    private readonly ctx: InstanceSinkContext,
+    private readonly tempPath: string,
+    private readonly handle: FileHandle,
+    private readonly file: Writable,
+    private readonly rewriter: DatasetRewriter,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    const more = this.rewriter.write(chunk);
+    if (!this.releaseStudy) this.noteStudy();
+    if (!more) await drained(this.rewriter);
+  }
+
+  async end(): Promise<StoreOutcome> {
+    try {
+      this.rewriter.end();
+      await finished(this.file);
+      if (this.ctx.fsync) await this.handle.sync();
+      await this.handle.close();
+      const studyInstanceUid = text(this.rewriter, TAGS.StudyInstanceUID);
+      if (!studyInstanceUid) {
+        await this.discard();
+        return { status: STATUS_DATASET_MISMATCH, errorComment: 'Study Instance UID (0020,000D) missing' };
+      }
+      const datasetUid = text(this.rewriter, TAGS.SOPInstanceUID);
+      if (datasetUid !== undefined && datasetUid !== this.rq.AffectedSOPInstanceUID) {
+        this.ctx.log.warn({ assoc: this.rq.channel.id, datasetUid, commandUid: this.rq.AffectedSOPInstanceUID },
+          'SOP Instance UID in the dataset differs from the C-STORE request; the request\'s is used');
+      }
+      await this.ctx.tracker.place({
+        tempPath: this.tempPath,
+        patientId: text(this.rewriter, TAGS.PatientID) ?? '',
+        studyInstanceUid,
+        info: {
+          sopInstanceUid: this.rq.AffectedSOPInstanceUID,
+          seriesInstanceUid: text(this.rewriter, TAGS.SeriesInstanceUID) ?? '',
+          seriesNumber: text(this.rewriter, TAGS.SeriesNumber) ?? '',
+          instanceNumber: text(this.rewriter, TAGS.InstanceNumber) ?? '',
+          modality: text(this.rewriter, TAGS.Modality) ?? '',
+        },
+      });
+      this.settled = true;
+      return { status: STATUS_SUCCESS };
+    } catch (err) {
+      this.ctx.log.error({ err, assoc: this.rq.channel.id, sop: this.rq.AffectedSOPInstanceUID }, 'instance not stored');
+      await this.discard();
+      return failureOutcome(err);
+    } finally {
+      this.releaseStudy?.();
+    }
+  }
+
+  async abort(reason: Error): Promise<void> {
+    this.ctx.log.warn({ assoc: this.rq.channel.id, sop: this.rq.AffectedSOPInstanceUID, reason: reason.message },
+      'transfer broken off: partial instance deleted');
+    this.rewriter.destroy();
+    this.file.destroy();
+    await this.discard();
+    this.releaseStudy?.();
+  }
+
+  /** Once the grouping attributes have streamed past, hold the study open while we receive. */
+  private noteStudy(): void {
+    const studyInstanceUid = text(this.rewriter, TAGS.StudyInstanceUID);
+    if (studyInstanceUid === undefined) return;
+    this.releaseStudy = this.ctx.tracker.receiving(text(this.rewriter, TAGS.PatientID) ?? '', studyInstanceUid);
+  }
+
+  private async discard(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    await this.handle.close().catch(() => undefined);
+    await unlink(this.tempPath).catch(() => undefined);
+  }
+}
+
+/** Opens the temporary file of a new instance and writes its File Meta Information (PS3.10 §7.1). */
+export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContext): Promise<DatasetSink> {
+  const tempPath = join(ctx.incomingDir, `${randomUUID()}.part`);
+  const handle = await open(tempPath, 'wx');
+  try {
+    const file = handle.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 });
+    file.write(buildFileMeta({
+      mediaStorageSopClassUid: rq.AffectedSOPClassUID,
+      mediaStorageSopInstanceUid: rq.AffectedSOPInstanceUID,
+      transferSyntaxUid: rq.transferSyntax,
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      sourceApplicationEntityTitle: rq.channel.callingAeTitle,
+    }));
+    const rewriter = new DatasetRewriter({ transferSyntaxUid: rq.transferSyntax, capture: CAPTURED });
+    rewriter.pipe(file);
+    rewriter.on('error', (err) => file.destroy(err));
+    return new InstanceSink(rq, ctx, tempPath, handle, file, rewriter);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await unlink(tempPath).catch(() => undefined);
+    throw err;
+  }
+}

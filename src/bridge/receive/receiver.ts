@@ -1,0 +1,70 @@
+/**
+ * The DICOM receiving side (SPEC §1): an acceptor that answers C-ECHO and streams every
+ * C-STORE into its study's staging folder. Composes the standard's layers (ul/, dimse/) with
+ * the bridge's instance sink; knows nothing of zipping.
+ */
+import { DimseServiceProvider } from '../../dicom/dimse/service.js';
+import { STATUS_SUCCESS } from '../../dicom/dimse/status.js';
+import { createAcceptor, type Acceptor } from '../../dicom/ul/acceptor.js';
+import type { Logger } from '../../dicom/ul/logger.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
+import type { StudyTracker } from '../study/tracker.js';
+import { openInstanceSink } from './instance-sink.js';
+import { acceptStorageContext } from './presentation-policy.js';
+
+/** Settings of the receiver (a subset of the config's `receive` section). */
+export interface ReceiverSettings {
+  host: string;
+  port: number;
+  aeTitle: string;
+  maxAssociations: number;
+  maxPduLength: number;
+  fsync: boolean;
+}
+
+/** Time allowed for the A-ASSOCIATE-RQ after connecting, and for closing after release/abort. */
+const ARTIM_TIMEOUT_MS = 30_000;
+/** An established association silent this long is aborted (a PACS that hung). */
+const IDLE_TIMEOUT_MS = 10 * 60_000;
+
+/** A running receiver. */
+export interface Receiver {
+  /** The bound TCP port (useful with port 0 in tests). */
+  readonly port: number;
+  readonly activeAssociations: number;
+  close(): Promise<void>;
+}
+
+/** Starts listening; rejects if the port cannot be bound (e.g. EADDRINUSE, EACCES). */
+export async function startReceiver(
+  settings: ReceiverSettings,
+  deps: { incomingDir: string; tracker: StudyTracker; log: Logger },
+): Promise<Receiver> {
+  const log = deps.log.child({ component: 'receiver' });
+  const sinkContext = { incomingDir: deps.incomingDir, tracker: deps.tracker, fsync: settings.fsync, log };
+  const acceptor: Acceptor = createAcceptor({
+    aeTitle: settings.aeTitle || null,
+    maxPduLength: settings.maxPduLength,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    acceptContext: acceptStorageContext,
+    maxAssociations: settings.maxAssociations,
+    artimTimeoutMs: ARTIM_TIMEOUT_MS,
+    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    onAssociation: (channel) =>
+      new DimseServiceProvider(channel, {
+        onEcho: () => STATUS_SUCCESS,
+        onStore: (rq) => openInstanceSink(rq, sinkContext),
+      }, log),
+    log,
+  });
+  const { port } = await acceptor.listen(settings.port, settings.host);
+  log.info({ host: settings.host, port, aeTitle: settings.aeTitle || '(any)' }, 'DICOM receiver listening');
+  return {
+    port,
+    get activeAssociations() {
+      return acceptor.activeAssociations;
+    },
+    close: () => acceptor.close(),
+  };
+}

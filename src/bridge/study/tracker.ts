@@ -1,0 +1,204 @@
+/**
+ * Groups received instances into studies and decides when a study is complete (SPEC §1):
+ * a study is complete when no instance of it has arrived for the quiet time, whatever the
+ * associations did meanwhile, and while none of its instances is still being received.
+ *
+ * Each study lives in a staging folder of its own "generation": once a study is handed over
+ * for zipping, a later instance of the same study opens a new folder, so zipping never races
+ * with arrivals and a re-sent study yields a second ZIP instead of touching the first.
+ */
+import { mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { durableRename, fsyncDir } from '../durable-fs.js';
+import { digest, uidFileName } from './safe-names.js';
+
+/** What the receiver learnt about one staged instance (from its dataset). */
+export interface InstanceInfo {
+  sopInstanceUid: string;
+  seriesInstanceUid: string;
+  seriesNumber: string;
+  instanceNumber: string;
+  modality: string;
+}
+
+/** A study folder handed over for zipping. */
+export interface StagedStudy {
+  /** Patient + study grouping key, also the folder name's prefix. */
+  key: string;
+  /** Its staging folder. */
+  dir: string;
+  /** Infos by file name, for the instances received in this run (recovered ones are absent). */
+  instances: Map<string, InstanceInfo>;
+}
+
+/** One received instance, fsynced under a temporary name, to be placed in its study. */
+export interface InstanceArrival {
+  tempPath: string;
+  patientId: string;
+  studyInstanceUid: string;
+  info: InstanceInfo;
+}
+
+interface ActiveStudy {
+  study: StagedStudy;
+  ready: Promise<void>;
+  lastArrivalMs: number;
+  inFlight: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Options of {@link StudyTracker}. */
+export interface StudyTrackerOptions {
+  stagingDir: string;
+  quietMs: number;
+  /** Called once per study generation when it is complete; the tracker no longer owns it. */
+  onComplete(study: StagedStudy): void;
+  now?: () => number;
+}
+
+/** Separates the grouping key from the generation suffix in staging folder names. */
+const GENERATION_SEPARATOR = '~';
+
+/** Tracks the studies being staged. */
+export class StudyTracker {
+  private readonly active = new Map<string, ActiveStudy>();
+  private readonly options: StudyTrackerOptions;
+  private quietMs: number;
+  private generation = 0;
+  private readonly now: () => number;
+
+  constructor(options: StudyTrackerOptions) {
+    this.options = options;
+    this.quietMs = options.quietMs;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The grouping key of a patient's study: readable UID plus a digest of both values. */
+  static keyOf(patientId: string, studyInstanceUid: string): string {
+    return `${uidFileName(studyInstanceUid)}_${digest(`${patientId}\0${studyInstanceUid}`, 8)}`;
+  }
+
+  /** Number of studies currently being staged. */
+  get size(): number {
+    return this.active.size;
+  }
+
+  /** Applies a new quiet time to the studies being staged too. */
+  setQuietMs(ms: number): void {
+    this.quietMs = ms;
+    for (const entry of this.active.values()) this.arm(entry);
+  }
+
+  /**
+   * Marks an instance of the study as being received, so the study is not closed under it
+   * (a 300 MB instance may take longer than the quiet time). Returns the matching release.
+   */
+  receiving(patientId: string, studyInstanceUid: string): () => void {
+    const entry = this.open(StudyTracker.keyOf(patientId, studyInstanceUid));
+    entry.inFlight += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      entry.inFlight -= 1;
+      entry.lastArrivalMs = this.now();
+      this.arm(entry);
+    };
+  }
+
+  /**
+   * Moves a received instance into its study's staging folder (durably: rename + fsync of the
+   * folder). A later copy of the same SOP Instance UID replaces the earlier one.
+   */
+  async place(arrival: InstanceArrival): Promise<void> {
+    const entry = this.open(StudyTracker.keyOf(arrival.patientId, arrival.studyInstanceUid));
+    entry.inFlight += 1;
+    try {
+      await entry.ready;
+      const fileName = `${uidFileName(arrival.info.sopInstanceUid)}.dcm`;
+      await durableRename(arrival.tempPath, join(entry.study.dir, fileName));
+      entry.study.instances.set(fileName, arrival.info);
+    } finally {
+      entry.inFlight -= 1;
+      entry.lastArrivalMs = this.now();
+      this.arm(entry);
+    }
+  }
+
+  /** Takes over a staging folder left by an earlier run (crash recovery). */
+  adopt(dir: string): void {
+    const key = basename(dir).split(GENERATION_SEPARATOR)[0]!;
+    const entry: ActiveStudy = {
+      study: { key, dir, instances: new Map() },
+      ready: Promise.resolve(),
+      lastArrivalMs: this.now(),
+      inFlight: 0,
+      timer: undefined,
+    };
+    const previous = this.active.get(key);
+    this.active.set(key, entry);
+    if (previous) this.close(previous);
+    this.arm(entry);
+  }
+
+  /** Hands every study over at once, e.g. at shutdown or in tests; returns how many. */
+  completeAll(): number {
+    const entries = [...this.active.values()].filter((e) => e.inFlight === 0);
+    for (const entry of entries) this.close(entry);
+    return entries.length;
+  }
+
+  /** Stops all timers without handing anything over (the folders stay for recovery). */
+  dispose(): void {
+    for (const entry of this.active.values()) clearTimeout(entry.timer);
+    this.active.clear();
+  }
+
+  private open(key: string): ActiveStudy {
+    const existing = this.active.get(key);
+    if (existing) return existing;
+    this.generation += 1;
+    const dir = join(
+      this.options.stagingDir,
+      `${key}${GENERATION_SEPARATOR}${this.now().toString(36)}-${this.generation.toString(36)}`,
+    );
+    const entry: ActiveStudy = {
+      study: { key, dir, instances: new Map() },
+      ready: mkdir(dir).then(() => fsyncDir(this.options.stagingDir)),
+      lastArrivalMs: this.now(),
+      inFlight: 0,
+      timer: undefined,
+    };
+    entry.ready.catch(() => undefined); // awaited by place(), which reports the error
+    this.active.set(key, entry);
+    return entry;
+  }
+
+  private arm(entry: ActiveStudy): void {
+    clearTimeout(entry.timer);
+    const dueInMs = Math.max(0, entry.lastArrivalMs + this.quietMs - this.now());
+    entry.timer = setTimeout(() => this.onTimer(entry), dueInMs);
+    entry.timer.unref();
+  }
+
+  private onTimer(entry: ActiveStudy): void {
+    if (this.active.get(entry.study.key) !== entry) return;
+    // Still receiving: the release will re-arm. Otherwise complete when quiet long enough.
+    if (entry.inFlight > 0) return;
+    if (this.now() - entry.lastArrivalMs < this.quietMs) {
+      this.arm(entry);
+      return;
+    }
+    this.close(entry);
+  }
+
+  private close(entry: ActiveStudy): void {
+    clearTimeout(entry.timer);
+    if (this.active.get(entry.study.key) === entry) this.active.delete(entry.study.key);
+    // An empty generation (every instance failed) has nothing to zip.
+    void entry.ready.then(
+      () => this.options.onComplete(entry.study),
+      () => undefined,
+    );
+  }
+}
