@@ -1,0 +1,112 @@
+/**
+ * Splits a command set or a data set into PDVs that fit the peer's maximum PDU length and sends
+ * them P-DATA-TF by P-DATA-TF, awaiting each send (backpressure). PS3.8 §9.3.5 (P-DATA-TF),
+ * Annex D.1 (Maximum Length), Annex E (fragment header); PS3.7 §9.3.1.
+ *
+ * Hand-written: no npm library streams DICOM networking both ways without re-encoding
+ * (dcmjs-dimse assembles the whole dataset in memory and ignores socket backpressure). Here the
+ * payload is never concatenated: each PDV is a view into a chunk of the source, a PDU that
+ * straddles two source chunks simply carries two PDVs, and at most one PDU's worth of views is
+ * held while the next chunk is awaited (to know which fragment is the last).
+ */
+import type { PDataChannel, Pdv } from '../ul/primitives.js';
+import { DimseProtocolError } from './command.js';
+
+/** PDV item overhead inside a P-DATA-TF: item length (4), context ID (1), control header (1). */
+export const PDV_ITEM_OVERHEAD = 6;
+/** PDU variable-field length used when the peer sets no limit (Maximum Length 0). */
+export const UNLIMITED_SEND_PDU_LENGTH = 256 * 1024;
+/** Upper bound on the PDUs we send even when the peer allows more, to bound memory per send. */
+export const MAX_SEND_PDU_LENGTH = 1024 * 1024;
+
+/**
+ * The variable-field length of the P-DATA-TF PDUs we send to a peer: its Maximum Length
+ * (0 = no limit, PS3.8 Annex D.1.1), bounded by MAX_SEND_PDU_LENGTH. Throws DimseProtocolError
+ * when the peer's limit leaves no room for a single data byte.
+ */
+export function sendPduLength(peerMaxPduLength: number): number {
+  if (peerMaxPduLength === 0) return UNLIMITED_SEND_PDU_LENGTH;
+  if (peerMaxPduLength < PDV_ITEM_OVERHEAD + 1) {
+    throw new DimseProtocolError(`peer maximum PDU length ${peerMaxPduLength} cannot hold a PDV`);
+  }
+  return Math.min(peerMaxPduLength, MAX_SEND_PDU_LENGTH);
+}
+
+/** Packs views of source chunks into PDUs of at most `pduLength` variable-field bytes. */
+class PduPacker {
+  private pdvs: Pdv[] = [];
+  private used = 0;
+
+  constructor(
+    private readonly channel: PDataChannel,
+    private readonly pcId: number,
+    private readonly isCommand: boolean,
+    private readonly pduLength: number,
+  ) {}
+
+  async add(chunk: Buffer): Promise<void> {
+    let off = 0;
+    while (off < chunk.length) {
+      let room = this.pduLength - this.used - PDV_ITEM_OVERHEAD;
+      if (room <= 0) {
+        // The held PDU is full and more data exists, so none of its PDVs is the last.
+        await this.flush();
+        room = this.pduLength - PDV_ITEM_OVERHEAD;
+      }
+      const n = Math.min(room, chunk.length - off);
+      this.pdvs.push({ pcId: this.pcId, isCommand: this.isCommand, isLast: false, data: chunk.subarray(off, off + n) });
+      this.used += PDV_ITEM_OVERHEAD + n;
+      off += n;
+    }
+  }
+
+  async finish(): Promise<void> {
+    if (this.pdvs.length === 0) {
+      this.pdvs.push({ pcId: this.pcId, isCommand: this.isCommand, isLast: false, data: Buffer.alloc(0) });
+    }
+    this.pdvs[this.pdvs.length - 1]!.isLast = true;
+    await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const pdvs = this.pdvs;
+    this.pdvs = [];
+    this.used = 0;
+    await this.channel.sendPData(pdvs);
+  }
+}
+
+/**
+ * Sends an encoded command set as command PDVs on `pcId`, the last one flagged last.
+ * PS3.8 Annex E.2 (bit 0 = command, bit 1 = last fragment).
+ */
+export async function sendCommand(channel: PDataChannel, pcId: number, command: Buffer): Promise<void> {
+  const packer = new PduPacker(channel, pcId, true, sendPduLength(channel.peerMaxPduLength));
+  await packer.add(command);
+  await packer.finish();
+}
+
+/**
+ * Streams a data set as data PDVs on `pcId`. The source is a Buffer or any async iterable of
+ * Buffers (a file Readable); the next chunk is pulled only after the previous P-DATA-TF was
+ * accepted by the channel, so a slow peer slows the file read instead of filling memory.
+ * An empty data set is sent as one empty last fragment. PS3.7 §9.3.1, PS3.8 Annex E.
+ */
+export async function sendDataset(
+  channel: PDataChannel,
+  pcId: number,
+  dataset: Buffer | AsyncIterable<Buffer>,
+): Promise<void> {
+  const packer = new PduPacker(channel, pcId, false, sendPduLength(channel.peerMaxPduLength));
+  if (Buffer.isBuffer(dataset)) {
+    await packer.add(dataset);
+  } else {
+    for await (const chunk of dataset) {
+      if (!Buffer.isBuffer(chunk)) {
+        throw new TypeError('dataset source must yield Buffers (open the stream without an encoding)');
+      }
+      if (chunk.length > 0) await packer.add(chunk);
+    }
+  }
+  await packer.finish();
+}
