@@ -21,8 +21,6 @@ export const MAX_TIMER_MS = 2_147_483_647;
  */
 export class Timer {
   #handle: NodeJS.Timeout | undefined;
-  /** Bumped on every start and stop, so a callback queued by an older arming is ignored. */
-  #generation = 0;
 
   /**
    * Arms the timer, or re-arms it if already running (the "start or restart" of PS3.8 AA-1).
@@ -34,12 +32,10 @@ export class Timer {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) {
       throw new RangeError(`timer delay must be an integer from 0 to ${MAX_TIMER_MS} ms, got ${timeoutMs}`);
     }
+    // clearTimeout (in stop) guarantees a replaced or stopped callback never runs.
     this.stop();
-    const generation = this.#generation;
     const handle = setTimeout(() => {
-      if (generation !== this.#generation) return;
       this.#handle = undefined;
-      this.#generation += 1;
       onExpire();
     }, timeoutMs);
     handle.unref();
@@ -52,7 +48,6 @@ export class Timer {
       clearTimeout(this.#handle);
       this.#handle = undefined;
     }
-    this.#generation += 1;
   }
 
   /** True while armed and not yet expired or stopped. */
