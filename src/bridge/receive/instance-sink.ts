@@ -81,6 +81,8 @@ export function failureOutcome(err: unknown): StoreOutcome {
 class InstanceSink implements DatasetSink {
   private releaseStudy: (() => void) | undefined;
   private settled = false;
+  /** The first error of the rewriter or the file: later writes are dropped, end() reports it. */
+  private failure: Error | undefined;
 
   constructor(
     private readonly rq: StoreRequest,
@@ -89,18 +91,27 @@ class InstanceSink implements DatasetSink {
     private readonly handle: FileHandle,
     private readonly file: Writable,
     private readonly rewriter: DatasetRewriter,
-  ) {}
+  ) {
+    const record = (err: Error) => {
+      this.failure ??= err;
+    };
+    rewriter.on('error', record);
+    file.on('error', record);
+  }
 
   async write(chunk: Buffer): Promise<void> {
+    if (this.failure) return;
     const more = this.rewriter.write(chunk);
     if (!this.releaseStudy) this.noteStudy();
-    if (!more) await drained(this.rewriter);
+    if (!more) await drained(this.rewriter).catch(() => undefined);
   }
 
   async end(): Promise<StoreOutcome> {
     try {
+      if (this.failure) throw this.failure;
       this.rewriter.end();
       await finished(this.file);
+      if (this.failure) throw this.failure;
       if (this.ctx.fsync) await this.handle.sync();
       await this.handle.close();
       const studyInstanceUid = text(this.rewriter, TAGS.StudyInstanceUID);
