@@ -81,6 +81,8 @@ export interface InstanceSpec {
   columns?: number;
   /** Frames of pixel data (multi-frame). */
   frames?: number;
+  /** Pixel data to use instead of the generated ramp (rows × columns × 2 × frames bytes). */
+  pixelData?: Buffer;
 }
 
 /** Builds the dataset (without file meta) of a synthetic instance. */
@@ -118,9 +120,12 @@ export function buildInstance(spec: InstanceSpec): Buffer {
       { group: 0x0028, element: 0x0102, vr: 'US', value: us(11) },
       { group: 0x0028, element: 0x0103, vr: 'US', value: us(0) },
     );
-    const pixels = Buffer.alloc(rows * columns * 2 * frames);
-    // Deterministic, not all zeros, cheap to make: a ramp seeded by the instance number.
-    for (let i = 0; i < pixels.length; i += 2) pixels.writeUInt16LE((i / 2 + spec.instanceNumber * 7) & 0x0fff, i);
+    let pixels = spec.pixelData;
+    if (!pixels) {
+      pixels = Buffer.alloc(rows * columns * 2 * frames);
+      // Deterministic, not all zeros, cheap to make: a ramp seeded by the instance number.
+      for (let i = 0; i < pixels.length; i += 2) pixels.writeUInt16LE((i / 2 + spec.instanceNumber * 7) & 0x0fff, i);
+    }
     elements.push({ group: 0x7fe0, element: 0x0010, vr: 'OW', value: pixels });
   }
   return encodeDataset(elements);

@@ -25,6 +25,8 @@ export interface StudyOptions {
   rows?: number;
   columns?: number;
   frames?: number;
+  /** Pixel data for instance i (e.g. realistic noise for the benchmark). */
+  pixelData?: (index: number) => Buffer;
   /** Reuse a study UID (a re-send, or a second part). */
   studyUid?: string;
   sopUid?: (index: number) => string;
@@ -50,6 +52,7 @@ export async function writeStudy(dir: string, options: StudyOptions): Promise<St
       rows: options.rows ?? 16,
       columns: options.columns ?? 16,
       frames: options.frames,
+      pixelData: options.pixelData?.(i),
       extra: options.extra,
     });
     study.files.push(file);
