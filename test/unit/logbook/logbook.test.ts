@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { openLogBook, REASON_MAX, TEXT_MAX } from '../../../src/logbook/logbook.js';
+import { LogBookError, SCHEMA_VERSION, type LogEntry } from '../../../src/logbook/schema.js';
+
+const A = '1234567890123456';
+const B = '9876543210987654';
+
+let dir: string;
+let n = 0;
+const freshFile = () => path.join(dir, `book-${++n}.sqlite`);
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'dicombridge-logbook-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('openLogBook', () => {
+  it('add returns the stored entry with id, ISO timestamp and defaults', () => {
+    const book = openLogBook(freshFile(), { now: () => new Date(Date.UTC(2025, 2, 24, 13, 53, 57, 123)) });
+    try {
+      const e = book.add({ action: 'Receive', status: 'Success', patientName: 'HOLTZMANN, Carsten', instances: 173, crids: [A, B] });
+      const expected: LogEntry = {
+        id: 1,
+        timestamp: '2025-03-24T13:53:57.123Z',
+        action: 'Receive',
+        status: 'Success',
+        patientName: 'HOLTZMANN, Carsten',
+        birthDate: '',
+        studyDate: '',
+        modality: '',
+        instances: 173,
+        studyDescription: '',
+        crids: [A, B],
+        reason: null,
+        studyInstanceUid: '',
+        fileName: '',
+      };
+      assert.deepEqual(e, expected);
+      assert.deepEqual(book.latest(), [expected]);
+    } finally {
+      book.close();
+    }
+  });
+
+  it('rows survive close and reopen, with every field', () => {
+    const file = freshFile();
+    const first = openLogBook(file);
+    const written = first.add({
+      action: 'Send',
+      status: 'Failed',
+      patientName: '山田, 太郎',
+      birthDate: '1929-05-05',
+      studyDate: '2004-07-22',
+      modality: 'CT-MR',
+      instances: 2,
+      studyDescription: 'Thorax^01 Thorax Std.',
+      crids: [A],
+      reason: 'association rejected: called AE title not recognised',
+      studyInstanceUid: '1.2.3',
+      fileName: 'x.zip',
+    });
+    first.close();
+    first.close(); // idempotent
+    const second = openLogBook(file);
+    try {
+      assert.deepEqual(second.latest(), [written]);
+      assert.equal(second.add({ action: 'Echo', status: 'Success' }).id, written.id + 1);
+    } finally {
+      second.close();
+    }
+  });
+
+  it('a row add() returned survives the process being killed without close', () => {
+    const file = freshFile();
+    const moduleUrl = pathToFileURL(path.resolve(import.meta.dirname, '../../../src/logbook/logbook.js')).href;
+    const script = `
+      const { openLogBook } = await import(${JSON.stringify(moduleUrl)});
+      const book = openLogBook(${JSON.stringify(file)});
+      book.add({ action: 'Receive', status: 'Success', fileName: 'killed.zip' });
+      process.kill(process.pid, 'SIGKILL');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(child.signal, 'SIGKILL', child.stderr);
+    const book = openLogBook(file);
+    try {
+      assert.deepEqual(book.latest().map((e) => e.fileName), ['killed.zip']);
+    } finally {
+      book.close();
+    }
+  });
+
+  it('latest is newest first and honours the limit, default 500', () => {
+    const book = openLogBook(freshFile());
+    try {
+      for (let i = 0; i < 502; i++) book.add({ action: 'Cleanup', status: 'Success', fileName: `f${i}` });
+      const all = book.latest();
+      assert.equal(all.length, 500);
+      assert.equal(all[0].fileName, 'f501');
+      assert.equal(all[499].fileName, 'f2');
+      assert.deepEqual(book.latest(3).map((e) => e.fileName), ['f501', 'f500', 'f499']);
+      assert.deepEqual(book.latest(0), []);
+      assert.throws(() => book.latest(-1), RangeError);
+      const ids = all.map((e) => e.id);
+      assert.deepEqual(ids, [...ids].sort((x, y) => y - x));
+    } finally {
+      book.close();
+    }
+  });
+
+  it('listeners get each added entry until unsubscribed; a throwing listener does not lose the row', () => {
+    const errors: unknown[] = [];
+    const book = openLogBook(freshFile(), { onListenerError: (e) => errors.push(e) });
+    try {
+      const seen: LogEntry[] = [];
+      const off = book.onAdd((e) => seen.push(e));
+      book.onAdd(() => {
+        throw new Error('listener bug');
+      });
+      const e1 = book.add({ action: 'Echo', status: 'Success' });
+      off();
+      book.add({ action: 'Echo', status: 'Failed', reason: 'refused' });
+      assert.deepEqual(seen, [e1]);
+      assert.equal(errors.length, 2);
+      assert.equal(book.latest().length, 2);
+    } finally {
+      book.close();
+    }
+  });
+
+  it('refuses bad actions, statuses, counts and IDs', () => {
+    const book = openLogBook(freshFile());
+    try {
+      assert.throws(() => book.add({ action: 'Delete' as never, status: 'Success' }), TypeError);
+      assert.throws(() => book.add({ action: 'Send', status: 'OK' as never }), TypeError);
+      assert.throws(() => book.add({ action: 'Send', status: 'Success', instances: -1 }), TypeError);
+      assert.throws(() => book.add({ action: 'Send', status: 'Success', instances: 1.5 }), TypeError);
+      assert.throws(() => book.add({ action: 'Send', status: 'Success', crids: ['123'] }), TypeError);
+      assert.deepEqual(book.latest(), []);
+    } finally {
+      book.close();
+    }
+  });
+
+  it('caps long text from a peer', () => {
+    const book = openLogBook(freshFile());
+    try {
+      const e = book.add({ action: 'Receive', status: 'Warning', patientName: 'x'.repeat(100000), reason: 'r'.repeat(100000) });
+      assert.equal(e.patientName.length, TEXT_MAX);
+      assert.equal(e.reason?.length, REASON_MAX);
+      assert.deepEqual(book.latest(1), [e]);
+    } finally {
+      book.close();
+    }
+  });
+
+  it('creates WAL mode and the schema version; refuses a newer log book', () => {
+    const file = freshFile();
+    openLogBook(file).close();
+    const raw = new Database(file);
+    try {
+      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      raw.pragma('user_version = 99');
+    } finally {
+      raw.close();
+    }
+    assert.throws(() => openLogBook(file), LogBookError);
+  });
+
+  it('creates the folder of the file', () => {
+    const book = openLogBook(path.join(dir, 'new', 'deeper', 'logbook.sqlite'));
+    book.close();
+  });
+});
