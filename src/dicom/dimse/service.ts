@@ -9,6 +9,7 @@
  * promise returned by onPData is the sink's write, so a slow disk pauses the peer.
  */
 import { DicomError } from '../errors.js';
+import type { Logger } from '../ul/logger.js';
 import type { CloseReason, PDataChannel, PDataHandler, Pdv } from '../ul/primitives.js';
 import { type CommandSet, DEFAULT_MAX_COMMAND_LENGTH, DimseProtocolError, encodeCommand } from './command.js';
 import { answerEcho, statusOfError } from './echo.js';
@@ -32,13 +33,11 @@ import {
   statusCategory,
 } from './status.js';
 
-/** The logging this layer needs; a pino logger fits it (obj first, then message). */
-export interface DimseLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/**
+ * The logging this layer needs: the line methods of the DICOM layer's pino-compatible Logger
+ * (ul/logger.ts), so a pino instance, a child logger or `noopLogger` all fit.
+ */
+export type DimseLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** A received C-STORE-RQ with the context it arrived on (PS3.7 §9.1.1.1, Table 9.3-1). */
 export interface StoreRequest {
