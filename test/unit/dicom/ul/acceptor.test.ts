@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { AssociationRejectedError, DicomError } from '../../../../src/dicom/errors.js';
+import { AssociationAbortedError, AssociationRejectedError, DicomError, DicomTimeoutError } from '../../../../src/dicom/errors.js';
 import { createAcceptor } from '../../../../src/dicom/ul/acceptor.js';
 import type { Acceptor, AcceptorOptions } from '../../../../src/dicom/ul/acceptor.js';
 import { noopLogger } from '../../../../src/dicom/ul/logger.js';
@@ -10,11 +10,13 @@ import { requestAssociation } from '../../../../src/dicom/ul/requestor.js';
 import type { RequestorAssociation, RequestorOptions } from '../../../../src/dicom/ul/requestor.js';
 import { connectScriptedPeer } from '../../../support/scripted-peer.js';
 import type { ScriptedPeer } from '../../../support/scripted-peer.js';
-import { ASSOCIATE_RQ_ECHO, P_DATA_TF, RELEASE_RQ, hex } from '../../../fixtures/pdus.js';
+import { ASSOCIATE_AC, ASSOCIATE_RQ_ECHO, P_DATA_TF, RELEASE_RQ, hex } from '../../../fixtures/pdus.js';
 
 const VERIFICATION = '1.2.840.10008.1.1';
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const BOUND = { timeout: 15000 };
+/** The body of the fixture A-ASSOCIATE-AC (after its 6-byte header). */
+const ACCEPT_BODY = ASSOCIATE_AC.bytes.subarray(6);
 
 /** What the acceptor's service user saw, per association. */
 interface Seen {
@@ -400,5 +402,69 @@ describe('acceptor limits', BOUND, () => {
     assert.deepStrictEqual(rx.closed, ['aborted']);
     assert.deepStrictEqual(server.seen[0].closed, ['aborted']);
     assert.equal(server.acceptor.activeAssociations, 0);
+  });
+
+  it('times out a requestor whose peer never answers the RQ (DicomTimeoutError, ARTIM)', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.resume();
+    });
+    const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as net.AddressInfo).port)));
+    try {
+      await assert.rejects(requestAssociation(requestorOptions(port, { artimTimeoutMs: 200 })), (err: unknown) => {
+        assert.ok(err instanceof DicomTimeoutError);
+        assert.equal(err.timer, 'ARTIM');
+        return true;
+      });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('tells the requestor when the acceptor aborts; release and sendPData then fail', async () => {
+    const server = await startServer();
+    try {
+      const assoc = await requestAssociation(requestorOptions(server.port));
+      const rx = collect(assoc);
+      server.seen[0].channel.abort();
+      await assoc.closed;
+      assert.deepStrictEqual(rx.closed, ['aborted']);
+      await assert.rejects(assoc.release(), DicomError);
+      await assert.rejects(assoc.sendPData([{ pcId: 1, isCommand: true, isLast: true, data: hex('00') }]), DicomError);
+    } finally {
+      await server.acceptor.close();
+    }
+  });
+
+  it('rejects release with AssociationAbortedError when the peer aborts instead of answering', async () => {
+    const peerServer = net.createServer((socket) => {
+      socket.on('error', () => {});
+      let got = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+        if (got[0] === 0x01 && got.length >= 6 + got.readUInt32BE(2)) {
+          got = got.subarray(6 + got.readUInt32BE(2));
+          // Accept with the fixture AC (context 1 accepted), then abort on the release request.
+          socket.write(hex('02 00 000000d9'));
+          socket.write(ACCEPT_BODY);
+        } else if (got[0] === 0x05 && got.length >= 10) {
+          socket.write(hex('07 00 00000004 0000 02 00'));
+        }
+      });
+    });
+    const port = await new Promise<number>((resolve) => peerServer.listen(0, '127.0.0.1', () => resolve((peerServer.address() as net.AddressInfo).port)));
+    try {
+      const assoc = await requestAssociation(requestorOptions(port, { calledAeTitle: 'ANY-SCP', callingAeTitle: 'ECHOSCU' }));
+      await assert.rejects(assoc.release(), (err: unknown) => {
+        assert.ok(err instanceof AssociationAbortedError);
+        assert.equal(err.source, 2);
+        return true;
+      });
+    } finally {
+      await new Promise((resolve) => peerServer.close(resolve));
+    }
   });
 });
