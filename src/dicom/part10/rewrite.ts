@@ -203,6 +203,15 @@ export class DatasetRewriter extends Transform {
       this.scanner.write(data);
     } catch (err) {
       this.destroy(err as Error);
+      return;
+    }
+    // A small deflated input can inflate to a lot: stop inflating while the re-deflater is
+    // full, so the write callback (and the upstream) waits instead of memory growing.
+    const inflater = this.inflater;
+    const deflater = this.deflater;
+    if (inflater !== undefined && deflater !== undefined && deflater.writableNeedDrain && !inflater.isPaused()) {
+      inflater.pause();
+      deflater.once('drain', () => inflater.resume());
     }
   }
 
