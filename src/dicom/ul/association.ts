@@ -140,6 +140,7 @@ export class Association implements PDataChannel {
   #resolveClosed!: () => void;
 
   constructor(options: AssociationOptions) {
+    if (!(options.maxPduLength > 0)) throw new RangeError(`maxPduLength must be positive, got ${options.maxPduLength}`);
     this.#options = options;
     this.#log = options.log.child({ assoc: this.id });
     this.#closed = new Promise((resolve) => {
@@ -295,7 +296,9 @@ export class Association implements PDataChannel {
       // A programmer error in the machine or its io: end this association only.
       this.#log.error({ err, event, state: this.#fsm.state }, 'state machine failure; closing the connection');
       this.#error ??= err instanceof Error ? err : new Error(String(err));
-      this.#closeSocket(true);
+      // Without a socket no 'close' will come to end the association, so end it here.
+      if (this.#socket === null) this.#finish();
+      else this.#closeSocket(true);
     }
   }
 
@@ -543,7 +546,7 @@ export class Association implements PDataChannel {
   /**
    * Closes the transport. Graceful: stop reading (input is discarded, so no unread data turns
    * the close into a reset), send FIN after what is queued, and destroy if the peer has not
-   * closed within ARTIM. Forced: also destroy right after the queued bytes are flushed.
+   * closed within ARTIM. Forced: destroy as soon as the queued bytes are flushed (or at ARTIM).
    */
   #closeSocket(force: boolean): void {
     const socket = this.#socket;
@@ -553,11 +556,9 @@ export class Association implements PDataChannel {
       socket.destroy();
       return;
     }
-    if (force) {
-      socket.end(() => socket.destroy());
-      return;
-    }
-    socket.end();
+    if (force) socket.end(() => socket.destroy());
+    else socket.end();
+    // A peer that neither reads nor closes must not hold the socket open for ever.
     this.#linger.start(this.#options.artimTimeoutMs, () => socket.destroy());
   }
 

@@ -1,9 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PduDecodeError } from '../../../../src/dicom/errors.js';
+import { Writable } from 'node:stream';
+import { DicomError, PduDecodeError } from '../../../../src/dicom/errors.js';
+import { PduWriter } from '../../../../src/dicom/ul/pdu-writer.js';
 import { decodePdu, encodePdu, pduName, PDU_HEADER_LENGTH } from '../../../../src/dicom/ul/pdu.js';
-import type { AAssociateRqPdu, Pdu } from '../../../../src/dicom/ul/pdu.js';
+import type { AAssociateRqPdu, PDataTfPdu, Pdu } from '../../../../src/dicom/ul/pdu.js';
 import { decodeUserInformation, encodeUserInformation } from '../../../../src/dicom/ul/pdu-items.js';
 import {
   ALL_PDUS, ASSOCIATE_RQ_ECHO, ASSOCIATE_RQ_STORE, P_DATA_TF, USER_INFORMATION_EXTENDED, hex,
@@ -126,5 +128,63 @@ describe('PDU codecs', () => {
         assert.deepStrictEqual(decodeWhole(encodePdu(rq)), rq);
       },
     ));
+  });
+});
+
+describe('PduWriter', () => {
+  /** A Writable that records each chunk and holds write callbacks until released. */
+  function heldSink(highWaterMark: number): { sink: Writable; chunks: Buffer[]; releaseAll(): void } {
+    const held: Array<() => void> = [];
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      highWaterMark,
+      writev(entries, callback) {
+        for (const e of entries) chunks.push(e.chunk as Buffer);
+        held.push(() => callback());
+      },
+      write(chunk: Buffer, _enc, callback) {
+        chunks.push(chunk);
+        held.push(() => callback());
+      },
+    });
+    return { sink, chunks, releaseAll: () => held.splice(0).forEach((f) => f()) };
+  }
+
+  it('writes a P-DATA-TF as header, PDV headers and the payload buffers themselves (no concat)', async () => {
+    const { sink, chunks, releaseAll } = heldSink(1 << 20);
+    const pdu = P_DATA_TF.pdu as PDataTfPdu;
+    await new PduWriter(sink).writePData(pdu.pdvs);
+    await new Promise((resolve) => setImmediate(resolve)); // the writer uncorks on the next tick
+    releaseAll();
+    assert.deepStrictEqual(Buffer.concat(chunks), P_DATA_TF.bytes);
+    assert.equal(chunks.length, 5);
+    assert.equal(chunks[2], pdu.pdvs[0].data, 'first payload is the caller\'s buffer');
+    assert.equal(chunks[4], pdu.pdvs[1].data, 'second payload is the caller\'s buffer');
+  });
+
+  it('resolves only after drain when the socket buffer is full', async () => {
+    const { sink, releaseAll } = heldSink(4);
+    let settled = false;
+    const sent = new PduWriter(sink).writePData([{ pcId: 1, isCommand: false, isLast: true, data: Buffer.alloc(64) }]).then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'must wait for drain');
+    // Release until the sink drains.
+    while (!settled) {
+      releaseAll();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await sent;
+  });
+
+  it('rejects when the socket closes before draining, and refuses writes once closed', async () => {
+    const { sink } = heldSink(4);
+    const writer = new PduWriter(sink);
+    const sent = writer.writePData([{ pcId: 1, isCommand: false, isLast: true, data: Buffer.alloc(64) }]);
+    sink.destroy();
+    await assert.rejects(sent, DicomError);
+    await assert.rejects(writer.writePdu({ type: 'A-RELEASE-RQ' }), DicomError);
   });
 });
