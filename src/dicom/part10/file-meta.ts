@@ -5,7 +5,9 @@
  * Hand-written: the file meta is a dozen fixed elements; a general DICOM library would decode
  * (and for writing, re-encode) far more than we need, and we must not touch the dataset bytes.
  */
+import { read } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { DatasetDecodeError } from '../errors.js';
 import { hasLongLength } from './vr.js';
 
@@ -84,9 +86,11 @@ function uidText(value: Buffer): string {
   return value.toString('latin1').replace(/[\0 ]+$/, '');
 }
 
-async function readAt(fh: FileHandle, length: number): Promise<Buffer> {
+const readFd = promisify(read);
+
+async function readAt(file: FileHandle | number, length: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(buf, 0, length, 0);
+  const { bytesRead } = typeof file === 'number' ? await readFd(file, buf, 0, length, 0) : await file.read(buf, 0, length, 0);
   return buf.subarray(0, bytesRead);
 }
 
@@ -94,10 +98,11 @@ async function readAt(fh: FileHandle, length: number): Promise<Buffer> {
  * Reads the file meta of a Part 10 file from the head of the file only (PS3.10 §7.1). Refuses
  * a file without "DICM" after the preamble. Group 0002 is walked element by element, so a
  * file without (0002,0000) works too, and a wrong group length does not mislead us.
- * Accepts a path or an open file handle (which it leaves open).
+ * Accepts a path, a file descriptor or an open file handle (the last two are left open).
  */
-export async function readFileMeta(file: string | FileHandle): Promise<FileMeta> {
-  const fh = typeof file === 'string' ? await open(file, 'r') : file;
+export async function readFileMeta(file: string | number | FileHandle): Promise<FileMeta> {
+  const owned = typeof file === 'string' ? await open(file, 'r') : undefined;
+  const fh = owned ?? (file as number | FileHandle);
   try {
     let want = HEAD_READ_BYTES;
     for (;;) {
@@ -108,7 +113,7 @@ export async function readFileMeta(file: string | FileHandle): Promise<FileMeta>
       want *= 4;
     }
   } finally {
-    if (typeof file === 'string') await fh.close();
+    await owned?.close();
   }
 }
 

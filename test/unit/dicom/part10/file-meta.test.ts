@@ -85,6 +85,8 @@ describe('buildFileMeta / readFileMeta', () => {
       const read = await readFileMeta(fh);
       assert.equal(read.datasetOffset, meta.length);
       assert.equal(read.transferSyntaxUid, INPUT.transferSyntaxUid);
+      const byFd = await readFileMeta(fh.fd);
+      assert.equal(byFd.datasetOffset, meta.length);
     } finally {
       await fh.close();
     }
