@@ -39,7 +39,7 @@ describe('receive with CRYPE IDs (storescu → bridge)', () => {
   });
 
   test('a 200-instance two-series study with text + two IDs → one ZIP in Inbox_Auto, IDs cut out byte for byte', async () => {
-    const sent = await makeStudy(join(work, 'crid'), 200, `text CRID#${CRID_A}CRID#${CRID_B}`);
+    const sent = await makeStudy(join(work, 'crid'), 200, `textCRID#${CRID_A}CRID#${CRID_B}`);
     const studies = nextStudies(bridge, 1);
     const result = await storescu(bridge.receivePort!, sent.files);
     assert.equal(result.code, 0, result.stderr);
@@ -64,7 +64,7 @@ describe('receive with CRYPE IDs (storescu → bridge)', () => {
       const original = sent.datasets.get(sopUid);
       assert.ok(original, `${name}: unknown instance ${sopUid}`);
       // Expected: the sent bytes with only the CRID element replaced by "text" (even length, space-padded).
-      const sentElement = encodeElement(cridElement(`text CRID#${CRID_A}CRID#${CRID_B}`));
+      const sentElement = encodeElement(cridElement(`textCRID#${CRID_A}CRID#${CRID_B}`));
       const keptElement = encodeElement(cridElement('text'));
       const at = original.indexOf(sentElement);
       assert.ok(at > 0, 'the sent dataset holds the CRID element');

@@ -5,7 +5,9 @@
  * renamed into its study folder; an aborted transfer deletes its temporary file.
  */
 import { randomUUID } from 'node:crypto';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -88,8 +90,7 @@ class InstanceSink implements DatasetSink {
     private readonly rq: StoreRequest,
     private readonly ctx: InstanceSinkContext,
     private readonly tempPath: string,
-    private readonly handle: FileHandle,
-    private readonly file: Writable,
+    private readonly file: WriteStream,
     private readonly rewriter: DatasetRewriter,
   ) {
     const record = (err: Error) => {
@@ -110,10 +111,8 @@ class InstanceSink implements DatasetSink {
     try {
       if (this.failure) throw this.failure;
       this.rewriter.end();
-      await finished(this.file);
+      await finished(this.file); // 'flush' fsyncs before the close that finished() waits for
       if (this.failure) throw this.failure;
-      if (this.ctx.fsync) await this.handle.sync();
-      await this.handle.close();
       const studyInstanceUid = text(this.rewriter, TAGS.StudyInstanceUID);
       if (!studyInstanceUid) {
         await this.discard();
@@ -166,7 +165,8 @@ class InstanceSink implements DatasetSink {
   private async discard(): Promise<void> {
     if (this.settled) return;
     this.settled = true;
-    await this.handle.close().catch(() => undefined);
+    this.file.destroy();
+    if (!this.file.closed) await once(this.file, 'close').catch(() => undefined);
     await unlink(this.tempPath).catch(() => undefined);
   }
 }
@@ -174,24 +174,18 @@ class InstanceSink implements DatasetSink {
 /** Opens the temporary file of a new instance and writes its File Meta Information (PS3.10 §7.1). */
 export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContext): Promise<DatasetSink> {
   const tempPath = join(ctx.incomingDir, `${randomUUID()}.part`);
-  const handle = await open(tempPath, 'wx');
-  try {
-    const file = handle.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 });
-    file.write(buildFileMeta({
-      mediaStorageSopClassUid: rq.AffectedSOPClassUID,
-      mediaStorageSopInstanceUid: rq.AffectedSOPInstanceUID,
-      transferSyntaxUid: rq.transferSyntax,
-      implementationClassUid: IMPLEMENTATION_CLASS_UID,
-      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-      sourceApplicationEntityTitle: rq.channel.callingAeTitle,
-    }));
-    const rewriter = new DatasetRewriter({ transferSyntaxUid: rq.transferSyntax, capture: CAPTURED });
-    rewriter.pipe(file);
-    rewriter.on('error', (err) => file.destroy(err));
-    return new InstanceSink(rq, ctx, tempPath, handle, file, rewriter);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await unlink(tempPath).catch(() => undefined);
-    throw err;
-  }
+  const file = createWriteStream(tempPath, { flags: 'wx', flush: ctx.fsync, highWaterMark: 1 << 20 });
+  await once(file, 'open'); // rejects with the open error (e.g. ENOSPC, EACCES)
+  file.write(buildFileMeta({
+    mediaStorageSopClassUid: rq.AffectedSOPClassUID,
+    mediaStorageSopInstanceUid: rq.AffectedSOPInstanceUID,
+    transferSyntaxUid: rq.transferSyntax,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    sourceApplicationEntityTitle: rq.channel.callingAeTitle,
+  }));
+  const rewriter = new DatasetRewriter({ transferSyntaxUid: rq.transferSyntax, capture: CAPTURED });
+  rewriter.pipe(file);
+  rewriter.on('error', (err) => file.destroy(err));
+  return new InstanceSink(rq, ctx, tempPath, file, rewriter);
 }

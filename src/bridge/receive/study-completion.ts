@@ -106,7 +106,7 @@ export class StudyCompletion {
       const inbox = crids.length > 0 ? 'Inbox_Auto' : 'Inbox_Manual';
       const folder = inbox === 'Inbox_Auto' ? layout.inboxAuto : layout.inboxManual;
       const name = buildZipName({ ...fields, modalities: zipped.modalities, crids }, { folderPath: folder });
-      const finalPath = uniqueZipPath(folder, name, existsSync);
+      const finalPath = join(folder, uniqueZipPath(folder, name, existsSync));
       await durableRename(tempZipPath, finalPath);
       await rm(study.dir, { recursive: true, force: true });
       await fsyncDir(layout.staging);
