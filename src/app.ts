@@ -64,7 +64,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   }
 
   async flush(): Promise<void> {
-    this.tracker.completeAll();
+    await this.tracker.completeAll();
     await this.completion.idle();
   }
 

@@ -137,15 +137,14 @@ export class StudyTracker {
     };
     const previous = this.active.get(key);
     this.active.set(key, entry);
-    if (previous) this.close(previous);
+    if (previous) void this.close(previous);
     this.arm(entry);
   }
 
-  /** Hands every study over at once, e.g. at shutdown or in tests; returns how many. */
-  completeAll(): number {
+  /** Hands every idle study over at once (tests, shutdown); resolves once all are handed over. */
+  async completeAll(): Promise<void> {
     const entries = [...this.active.values()].filter((e) => e.inFlight === 0);
-    for (const entry of entries) this.close(entry);
-    return entries.length;
+    await Promise.all(entries.map((entry) => this.close(entry)));
   }
 
   /** Stops all timers without handing anything over (the folders stay for recovery). */
@@ -189,14 +188,14 @@ export class StudyTracker {
       this.arm(entry);
       return;
     }
-    this.close(entry);
+    void this.close(entry);
   }
 
-  private close(entry: ActiveStudy): void {
+  private close(entry: ActiveStudy): Promise<void> {
     clearTimeout(entry.timer);
     if (this.active.get(entry.study.key) === entry) this.active.delete(entry.study.key);
-    // An empty generation (every instance failed) has nothing to zip.
-    void entry.ready.then(
+    // A folder that could not be created holds nothing to zip; place() reported the error.
+    return entry.ready.then(
       () => this.options.onComplete(entry.study),
       () => undefined,
     );
