@@ -29,8 +29,10 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   readonly log: Logger;
   /** The DICOM port actually bound, or null when receiving is off. */
   readonly receivePort: number | null;
-  /** Studies being staged. */
+  /** Studies being staged or zipped. */
   readonly studiesInProgress: number;
+  /** DICOM associations currently open. */
+  readonly activeAssociations: number;
   /** Completes every staged study now and waits for the ZIPs (tests, shutdown). */
   flush(): Promise<void>;
   /** Stops listening and closes the log book. Staged studies stay for the next start. */
@@ -57,6 +59,10 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
 
   get receivePort(): number | null {
     return this.receiver?.port ?? null;
+  }
+
+  get activeAssociations(): number {
+    return this.receiver?.activeAssociations ?? 0;
   }
 
   get studiesInProgress(): number {
