@@ -393,6 +393,14 @@ export class Association implements PDataChannel {
     }
     this.#log.debug({ pdu: kind }, 'PDU sent');
     this.#track(sent);
+    // After an A-ABORT, an A-ASSOCIATE-RJ or the final A-RELEASE-RP we send nothing more
+    // (Sta13), so our FIN follows the PDU at once: the peer reads the PDU, then EOF, and closes
+    // without waiting. We still await its close (Evt17) or ARTIM, as Table 9-10 says; AR-9's
+    // RP (release collision, Sta9) is not final.
+    if (kind === 'A-ABORT' || kind === 'A-ASSOCIATE-RJ' || (kind === 'A-RELEASE-RP' && this.#fsm.state !== 'Sta9')) {
+      const socket = this.#socket;
+      if (socket !== null && socket.writable && !socket.connecting) socket.end();
+    }
   }
 
   /** Keeps a send promise observed, so a failed write never becomes an unhandled rejection. */

@@ -304,7 +304,8 @@ describe('acceptor under abuse (scripted peer)', BOUND, () => {
     const peer = await associatedPeer(server.port);
     peer.send(hex('04 00 7fffffff')); // header only: the server must not wait for the body
     await expectAbort(peer, 2, 6);
-    await peer.close();
+    await peer.waitForClose(); // the server's FIN follows its A-ABORT
+    assert.equal(peer.pending.length, 0, 'nothing after the A-ABORT');
     await assertFreshAssociation(server.port);
   });
 
@@ -328,7 +329,7 @@ describe('acceptor under abuse (scripted peer)', BOUND, () => {
     const peer = await associatedPeer(server.port);
     peer.send(ASSOCIATE_RQ_ECHO.bytes);
     await expectAbort(peer, 2, 2); // Sta6 + Evt6 → AA-8: unexpected PDU
-    await peer.close();
+    await peer.waitForClose();
     await assertFreshAssociation(server.port);
   });
 
@@ -347,7 +348,7 @@ describe('acceptor under abuse (scripted peer)', BOUND, () => {
     peer.send(RELEASE_RQ.bytes);
     const rp = await peer.readPdu();
     assert.deepStrictEqual(rp.bytes, hex('06 00 00000004 00000000'));
-    // We do not close: the acceptor's ARTIM closes the connection (Sta13 + Evt18 → AA-2).
+    // We do not close: the acceptor sends FIN after its final RP and the connection ends.
     await peer.waitForClose();
     const seen = server.seen.at(-1) as Seen;
     assert.equal(await seen.ended, 'released');
