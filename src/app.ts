@@ -46,15 +46,28 @@ export interface BridgeDeps {
 
 class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   receiver: Receiver | null = null;
+  readonly tracker: StudyTracker;
+  readonly completion: StudyCompletion;
+
   constructor(
     readonly config: Config,
     readonly layout: StorageLayout,
     readonly logBook: LogBook,
     readonly log: Logger,
-    readonly tracker: StudyTracker,
-    readonly completion: StudyCompletion,
   ) {
     super();
+    this.completion = new StudyCompletion({
+      layout,
+      logBook,
+      log,
+      settings: () => ({ cridTag: cridTag(config), compressionLevel: config.receive.zipCompressionLevel, fsync: config.receive.fsync }),
+      onOutcome: (outcome) => this.emit('study', outcome),
+    });
+    this.tracker = new StudyTracker({
+      stagingDir: layout.staging,
+      quietMs: config.receive.timeoutSeconds * 1000,
+      onComplete: (study) => void this.completion.enqueue(study),
+    });
   }
 
   get receivePort(): number | null {
@@ -93,20 +106,8 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
   const log = deps.log ?? createLogger({ level: config.log.level, logsDir: layout.logs });
   const logBook = openLogBook(join(layout.logs, 'logbook.sqlite'));
 
-  let bridge: DicomBridge | undefined;
-  const completion = new StudyCompletion({
-    layout,
-    logBook,
-    log,
-    settings: () => ({ cridTag: cridTag(config), compressionLevel: config.receive.zipCompressionLevel, fsync: config.receive.fsync }),
-    onOutcome: (outcome) => bridge?.emit('study', outcome),
-  });
-  const tracker = new StudyTracker({
-    stagingDir: layout.staging,
-    quietMs: config.receive.timeoutSeconds * 1000,
-    onComplete: (study) => void completion.enqueue(study),
-  });
-  bridge = new DicomBridge(config, layout, logBook, log, tracker, completion);
+  const bridge = new DicomBridge(config, layout, logBook, log);
+  const { tracker } = bridge;
 
   // Recovery: a .part file is an instance that was never acknowledged; staged folders hold
   // acknowledged instances and are completed as usual.
