@@ -532,7 +532,8 @@ export class Association implements PDataChannel {
 
   /** A-RELEASE indication: answer (Evt14) once our own sends have drained. */
   async #answerRelease(): Promise<void> {
-    this.#idle.stop();
+    // The idle timer keeps running (Sta8 included): a peer that stops reading our last
+    // responses must not hold the association for ever.
     await Promise.allSettled([...this.#sends]);
     const state = this.#fsm.state;
     if (state === 'Sta8' || state === 'Sta9' || state === 'Sta12') {
@@ -545,7 +546,8 @@ export class Association implements PDataChannel {
     const idleMs = this.#options.idleTimeoutMs ?? 0;
     if (idleMs <= 0) return;
     this.#idle.start(idleMs, () => {
-      if (this.#fsm.state === 'Sta6' && !this.#handlerBusy) {
+      const state = this.#fsm.state;
+      if ((state === 'Sta6' || state === 'Sta8') && !this.#handlerBusy) {
         this.#abortWith({ source: 2, reason: 0 }, `idle for ${idleMs} ms`);
       }
     });
