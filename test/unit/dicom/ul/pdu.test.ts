@@ -72,9 +72,10 @@ describe('PDU codecs', () => {
       // Offset 74 is the application context item; its length at 76 claims more than the PDU holds.
       ['an item length overrunning the PDU', () => decodePdu('A-ASSOCIATE-RQ', body(patch16(ASSOCIATE_RQ_ECHO.bytes, 76, 0x7fff)))],
       // Presentation context item at 74+25=99, length at 101: one byte too long overruns into the user info.
-      ['a sub-item overrunning its presentation context', () => {
+      ['a sub-item overrunning its presentation context (but not the PDU)', () => {
         const b = Buffer.from(ASSOCIATE_RQ_ECHO.bytes);
-        b.writeUInt16BE(0x0012, 99 + 4 + 4 + 2); // abstract syntax sub-item length 17 → 18
+        // Abstract syntax sub-item length 17 → 64: still inside the PDU, beyond its context item (46).
+        b.writeUInt16BE(0x0040, 99 + 4 + 4 + 2);
         return decodePdu('A-ASSOCIATE-RQ', body(b));
       }],
       ['an even presentation context ID', () => {
