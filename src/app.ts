@@ -90,7 +90,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   async stop(): Promise<void> {
     await this.receiver?.close();
     this.receiver = null;
-    this.tracker.dispose();
+    await this.tracker.dispose();
     await this.completion.idle();
     this.logBook.close();
   }

@@ -4,11 +4,9 @@
  * instance into its study. The C-STORE response waits until the file is written, fsynced and
  * renamed into its study folder; an aborted transfer deletes its temporary file.
  */
-import { randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { DatasetSink, StoreOutcome, StoreRequest } from '../../dicom/dimse/service.js';
@@ -26,6 +24,7 @@ import { TAGS } from '../../dicom/part10/tags.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
 import type { StudyTracker } from '../study/tracker.js';
+import type { TempFilePool } from './temp-files.js';
 
 /** Attributes captured while receiving: grouping and ZIP entry order. */
 const CAPTURED = [
@@ -40,9 +39,8 @@ const CAPTURED = [
 
 /** What every instance sink shares. */
 export interface InstanceSinkContext {
-  incomingDir: string;
+  tempFiles: TempFilePool;
   tracker: StudyTracker;
-  fsync: boolean;
   log: Logger;
 }
 
@@ -103,6 +101,7 @@ class InstanceSink implements DatasetSink {
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) return;
     const more = this.rewriter.write(chunk);
+    if (this.file.writableCorked) process.nextTick(() => this.file.uncork());
     if (!this.releaseStudy) this.noteStudy();
     if (!more) await drained(this.rewriter).catch(() => undefined);
   }
@@ -111,7 +110,7 @@ class InstanceSink implements DatasetSink {
     try {
       if (this.failure) throw this.failure;
       this.rewriter.end();
-      await finished(this.file); // 'flush' fsyncs before the close that finished() waits for
+      await finished(this.file); // with fsync on, 'flush' syncs before the close that finished() waits for
       if (this.failure) throw this.failure;
       const studyInstanceUid = text(this.rewriter, TAGS.StudyInstanceUID);
       if (!studyInstanceUid) {
@@ -171,11 +170,11 @@ class InstanceSink implements DatasetSink {
   }
 }
 
-/** Opens the temporary file of a new instance and writes its File Meta Information (PS3.10 §7.1). */
+/** Takes a temporary file for a new instance and writes its File Meta Information (PS3.10 §7.1). */
 export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContext): Promise<DatasetSink> {
-  const tempPath = join(ctx.incomingDir, `${randomUUID()}.part`);
-  const file = createWriteStream(tempPath, { flags: 'wx', flush: ctx.fsync, highWaterMark: 1 << 20 });
-  await once(file, 'open'); // rejects with the open error (e.g. ENOSPC, EACCES)
+  const { path, stream: file } = await ctx.tempFiles.take();
+  // Corked until the first dataset bytes arrive: meta and dataset go out in one writev.
+  file.cork();
   file.write(buildFileMeta({
     mediaStorageSopClassUid: rq.AffectedSOPClassUID,
     mediaStorageSopInstanceUid: rq.AffectedSOPInstanceUID,
@@ -187,5 +186,5 @@ export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContex
   const rewriter = new DatasetRewriter({ transferSyntaxUid: rq.transferSyntax, capture: CAPTURED });
   rewriter.pipe(file);
   rewriter.on('error', (err) => file.destroy(err));
-  return new InstanceSink(rq, ctx, tempPath, file, rewriter);
+  return new InstanceSink(rq, ctx, path, file, rewriter);
 }

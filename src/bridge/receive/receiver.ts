@@ -11,6 +11,7 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implem
 import type { StudyTracker } from '../study/tracker.js';
 import { openInstanceSink } from './instance-sink.js';
 import { acceptStorageContext } from './presentation-policy.js';
+import { TempFilePool } from './temp-files.js';
 
 /** Settings of the receiver (a subset of the config's `receive` section). */
 export interface ReceiverSettings {
@@ -41,7 +42,8 @@ export async function startReceiver(
   deps: { incomingDir: string; tracker: StudyTracker; log: Logger },
 ): Promise<Receiver> {
   const log = deps.log.child({ component: 'receiver' });
-  const sinkContext = { incomingDir: deps.incomingDir, tracker: deps.tracker, fsync: settings.fsync, log };
+  const tempFiles = new TempFilePool(deps.incomingDir, settings.fsync);
+  const sinkContext = { tempFiles, tracker: deps.tracker, log };
   const acceptor: Acceptor = createAcceptor({
     aeTitle: settings.aeTitle || null,
     maxPduLength: settings.maxPduLength,
@@ -65,6 +67,9 @@ export async function startReceiver(
     get activeAssociations() {
       return acceptor.activeAssociations;
     },
-    close: () => acceptor.close(),
+    close: async () => {
+      await acceptor.close();
+      await tempFiles.close();
+    },
   };
 }

@@ -7,9 +7,9 @@
  * for zipping, a later instance of the same study opens a new folder, so zipping never races
  * with arrivals and a re-sent study yields a second ZIP instead of touching the first.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { durableRename, fsyncDir } from '../durable-fs.js';
+import { fsyncDir, openDir, type DirHandle } from '../durable-fs.js';
 import { digest, uidFileName } from './safe-names.js';
 
 /** What the receiver learnt about one staged instance (from its dataset). */
@@ -41,7 +41,8 @@ export interface InstanceArrival {
 
 interface ActiveStudy {
   study: StagedStudy;
-  ready: Promise<void>;
+  /** The staging folder, created and open for fsyncs. */
+  ready: Promise<DirHandle>;
   lastArrivalMs: number;
   inFlight: number;
   timer: NodeJS.Timeout | undefined;
@@ -114,9 +115,11 @@ export class StudyTracker {
     const entry = this.open(StudyTracker.keyOf(arrival.patientId, arrival.studyInstanceUid));
     entry.inFlight += 1;
     try {
-      await entry.ready;
+      const dir = await entry.ready;
       const fileName = `${uidFileName(arrival.info.sopInstanceUid)}.dcm`;
-      await durableRename(arrival.tempPath, join(entry.study.dir, fileName));
+      await rename(arrival.tempPath, join(entry.study.dir, fileName));
+      await dir.sync(); // the new name is durable before the C-STORE response
+
       entry.study.instances.set(fileName, arrival.info);
     } finally {
       entry.inFlight -= 1;
@@ -130,7 +133,7 @@ export class StudyTracker {
     const key = basename(dir).split(GENERATION_SEPARATOR)[0]!;
     const entry: ActiveStudy = {
       study: { key, dir, instances: new Map() },
-      ready: Promise.resolve(),
+      ready: openDir(dir),
       lastArrivalMs: this.now(),
       inFlight: 0,
       timer: undefined,
@@ -148,9 +151,11 @@ export class StudyTracker {
   }
 
   /** Stops all timers without handing anything over (the folders stay for recovery). */
-  dispose(): void {
-    for (const entry of this.active.values()) clearTimeout(entry.timer);
+  async dispose(): Promise<void> {
+    const entries = [...this.active.values()];
     this.active.clear();
+    for (const entry of entries) clearTimeout(entry.timer);
+    await Promise.all(entries.map((entry) => entry.ready.then((dir) => dir.close(), () => undefined)));
   }
 
   private open(key: string): ActiveStudy {
@@ -163,7 +168,7 @@ export class StudyTracker {
     );
     const entry: ActiveStudy = {
       study: { key, dir, instances: new Map() },
-      ready: mkdir(dir).then(() => fsyncDir(this.options.stagingDir)),
+      ready: mkdir(dir).then(() => fsyncDir(this.options.stagingDir)).then(() => openDir(dir)),
       lastArrivalMs: this.now(),
       inFlight: 0,
       timer: undefined,
@@ -196,7 +201,10 @@ export class StudyTracker {
     if (this.active.get(entry.study.key) === entry) this.active.delete(entry.study.key);
     // A folder that could not be created holds nothing to zip; place() reported the error.
     return entry.ready.then(
-      () => this.options.onComplete(entry.study),
+      async (dir) => {
+        await dir.close();
+        this.options.onComplete(entry.study);
+      },
       () => undefined,
     );
   }

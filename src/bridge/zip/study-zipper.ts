@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
+import './fast-crc32.js';
 import { readFileMeta } from '../../dicom/part10/file-meta.js';
 import { readPart10Attributes } from '../../dicom/part10/reader.js';
 import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
