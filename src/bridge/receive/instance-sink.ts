@@ -21,6 +21,7 @@ import { DatasetDecodeError } from '../../dicom/errors.js';
 import { buildFileMeta } from '../../dicom/part10/file-meta.js';
 import { DatasetRewriter } from '../../dicom/part10/rewrite.js';
 import { TAGS } from '../../dicom/part10/tags.js';
+import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
 import type { StudyTracker } from '../study/tracker.js';
@@ -44,11 +45,10 @@ export interface InstanceSinkContext {
   log: Logger;
 }
 
-/** Reads a captured text value, without padding. */
+/** A captured ASCII value, or undefined while it has not streamed past. */
 function text(rewriter: DatasetRewriter, tag: number): string | undefined {
   const element = rewriter.captured.get(tag);
-  if (!element) return undefined;
-  return element.value.toString('latin1').replace(/[\0 ]+$/, '').trim();
+  return element ? asciiValue(element) : undefined;
 }
 
 /** Waits until the stream accepts more, or fails. */

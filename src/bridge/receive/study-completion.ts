@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { decodePersonName, decodeText } from '../../dicom/part10/charset.js';
-import type { CapturedElement } from '../../dicom/part10/rewrite.js';
 import { TAGS } from '../../dicom/part10/tags.js';
+import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename, fsyncDir } from '../durable-fs.js';
@@ -39,26 +39,23 @@ export interface StudyCompletionDeps {
   onOutcome(outcome: StudyOutcome): void;
 }
 
-const text = (element: CapturedElement | undefined) =>
-  element ? element.value.toString('latin1').replace(/[\0 ]+$/, '').trim() : '';
-
 /** DA `YYYYMMDD` as `YYYY-MM-DD`; anything else as it is. */
 const isoDate = (da: string) => (/^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : da);
 
 /** The study's descriptive fields, decoded with its Specific Character Set. */
 function describe(zipped: ZippedStudy) {
   const a = zipped.attributes;
-  const charset = text(a.get(TAGS.SpecificCharacterSet));
+  const charset = asciiValue(a.get(TAGS.SpecificCharacterSet));
   const nameBytes = a.get(TAGS.PatientName)?.value;
   const patientName = nameBytes ? formatPersonName(decodePersonName(nameBytes, charset).alphabetic) : '';
   const description = a.get(TAGS.StudyDescription);
   return {
     patientName,
-    birthDate: text(a.get(TAGS.PatientBirthDate)),
-    sex: text(a.get(TAGS.PatientSex)),
-    studyDate: text(a.get(TAGS.StudyDate)),
+    birthDate: asciiValue(a.get(TAGS.PatientBirthDate)),
+    sex: asciiValue(a.get(TAGS.PatientSex)),
+    studyDate: asciiValue(a.get(TAGS.StudyDate)),
     studyDescription: description ? decodeText(description.value, charset, 'LO') : '',
-    studyInstanceUid: text(a.get(TAGS.StudyInstanceUID)),
+    studyInstanceUid: asciiValue(a.get(TAGS.StudyInstanceUID)),
   };
 }
 

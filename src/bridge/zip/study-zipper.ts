@@ -17,6 +17,7 @@ import { readFileMeta } from '../../dicom/part10/file-meta.js';
 import { readPart10Attributes } from '../../dicom/part10/reader.js';
 import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
 import { TAGS } from '../../dicom/part10/tags.js';
+import { asciiValue } from '../../dicom/part10/values.js';
 import { extractCrids, mergeCrids } from '../crid/extract.js';
 import type { InstanceInfo, StagedStudy } from '../study/tracker.js';
 import { assignEntryNames } from './entry-names.js';
@@ -65,18 +66,15 @@ export interface ZipOptions {
   fsync: boolean;
 }
 
-const trimmed = (element: CapturedElement | undefined) =>
-  element ? element.value.toString('latin1').replace(/[\0 ]+$/, '').trim() : '';
-
 async function instanceInfo(dir: string, fileName: string, known: InstanceInfo | undefined): Promise<InstanceInfo> {
   if (known) return known;
   const { captured } = await readPart10Attributes(join(dir, fileName), ORDER_TAGS);
   return {
-    sopInstanceUid: trimmed(captured.get(TAGS.SOPInstanceUID)) || fileName,
-    seriesInstanceUid: trimmed(captured.get(TAGS.SeriesInstanceUID)),
-    seriesNumber: trimmed(captured.get(TAGS.SeriesNumber)),
-    instanceNumber: trimmed(captured.get(TAGS.InstanceNumber)),
-    modality: trimmed(captured.get(TAGS.Modality)),
+    sopInstanceUid: asciiValue(captured.get(TAGS.SOPInstanceUID)) || fileName,
+    seriesInstanceUid: asciiValue(captured.get(TAGS.SeriesInstanceUID)),
+    seriesNumber: asciiValue(captured.get(TAGS.SeriesNumber)),
+    instanceNumber: asciiValue(captured.get(TAGS.InstanceNumber)),
+    modality: asciiValue(captured.get(TAGS.Modality)),
   };
 }
 
@@ -132,10 +130,10 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
         });
         rewriter.on('finish', () => {
           if (result.attributes.size === 0) for (const [tag, el] of rewriter.captured) result.attributes.set(tag, el);
-          const modality = trimmed(rewriter.captured.get(TAGS.Modality));
+          const modality = asciiValue(rewriter.captured.get(TAGS.Modality));
           if (modality) modalities.add(modality);
         });
-        const dataset = createReadStream(path, { start: meta.datasetOffset, highWaterMark: 1 << 20 });
+        const dataset = createReadStream(path, { start: meta.datasetOffset, highWaterMark: 256 * 1024 });
         dataset.on('error', (err) => rewriter.destroy(err));
         async function* bytes() {
           yield* createReadStream(path, { start: 0, end: meta.datasetOffset - 1 });

@@ -23,6 +23,7 @@ import {
   parseEchoRq,
   parseStoreRq,
 } from './messages.js';
+import type { CStoreRq } from './messages.js';
 import { type CommandEvent, type DataEvent, DimseReassembler } from './reassembler.js';
 import {
   STATUS_CANNOT_UNDERSTAND,
@@ -40,17 +41,11 @@ import {
 export type DimseLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** A received C-STORE-RQ with the context it arrived on (PS3.7 §9.1.1.1, Table 9.3-1). */
-export interface StoreRequest {
+export interface StoreRequest extends CStoreRq {
   channel: PDataChannel;
   pcId: number;
   /** Transfer syntax of the presentation context: the encoding of the data set bytes. */
   transferSyntax: string;
-  MessageID: number;
-  AffectedSOPClassUID: string;
-  AffectedSOPInstanceUID: string;
-  Priority: number;
-  MoveOriginatorApplicationEntityTitle?: string;
-  MoveOriginatorMessageID?: number;
 }
 
 /** The status (and, for a failure or warning, a comment of at most 64 chars) of a C-STORE. */
