@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Bridge } from '../../src/app.js';
 import { acknowledgedCount, echoscu, storescu } from '../support/peers/dcmtk.js';
-import { list, listTree, nextStudies, readZip, removeDir, startBridge, tempDir } from '../support/bridge-harness.js';
+import { datasetOf, list, listTree, nextStudies, readZip, removeDir, sopUidOf, startBridge, tempDir } from '../support/bridge-harness.js';
 import { writeStudy } from '../support/study-files.js';
 
 describe('receive robustness (DCMTK peers)', () => {
@@ -63,6 +63,24 @@ describe('receive robustness (DCMTK peers)', () => {
     assert.equal(zips.length, 2);
     assert.ok((await readFile(first!.path)).equals(firstBytes), 'first ZIP unchanged');
     assert.equal((await readZip(second!.path)).size, 5);
+  });
+
+  test('the same SOP Instance UID twice while the study is staged → the later copy replaces the earlier', async () => {
+    const first = await writeStudy(join(work, 'dup-first'), { count: 3, patientName: 'FIRST^Copy' });
+    const second = await writeStudy(join(work, 'dup-second'), {
+      count: 1,
+      patientName: 'SECOND^Copy',
+      studyUid: first.studyUid,
+      sopUid: () => first.sopUids[0]!,
+    });
+    const studies = nextStudies(bridge, 1);
+    assert.equal(acknowledgedCount(Object.values(await storescu(bridge.receivePort!, first.files)).join('')), 3);
+    assert.equal(acknowledgedCount(Object.values(await storescu(bridge.receivePort!, second.files)).join('')), 1);
+    const [outcome] = await studies;
+    assert.equal(outcome!.instances, 3);
+    const entries = [...(await readZip(outcome!.path)).values()].map((file) => datasetOf(file));
+    const replaced = entries.find((ds) => sopUidOf(ds) === first.sopUids[0]);
+    assert.ok(replaced?.equals(second.datasets.get(first.sopUids[0]!)!), 'the later copy is the one zipped');
   });
 
   test('an inbox that cannot be written → staged folder in Inbox_Failed, Failed row with the reason', async () => {
