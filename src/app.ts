@@ -66,6 +66,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     this.tracker = new StudyTracker({
       stagingDir: layout.staging,
       quietMs: config.receive.timeoutSeconds * 1000,
+      fsync: config.receive.fsync,
       onComplete: (study) => void this.completion.enqueue(study),
     });
   }

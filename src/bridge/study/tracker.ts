@@ -52,6 +52,8 @@ interface ActiveStudy {
 export interface StudyTrackerOptions {
   stagingDir: string;
   quietMs: number;
+  /** fsync the staging folder after each placement (the `receive.fsync` setting). */
+  fsync: boolean;
   /** Called once per study generation when it is complete; the tracker no longer owns it. */
   onComplete(study: StagedStudy): void;
   now?: () => number;
@@ -118,7 +120,7 @@ export class StudyTracker {
       const dir = await entry.ready;
       const fileName = `${uidFileName(arrival.info.sopInstanceUid)}.dcm`;
       await rename(arrival.tempPath, join(entry.study.dir, fileName));
-      await dir.sync(); // the new name is durable before the C-STORE response
+      if (this.options.fsync) await dir.sync(); // the new name is durable before the C-STORE response
 
       entry.study.instances.set(fileName, arrival.info);
     } finally {
