@@ -8,6 +8,7 @@ command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
 command -v gdcmscu >/dev/null 2>&1 || need+=(libgdcm-tools)
 [ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need+=(python3-pydicom)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-deps: installing missing Debian packages: ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
