@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
 command -v gdcmscu >/dev/null 2>&1 || need+=(libgdcm-tools)
+command -v Orthanc >/dev/null 2>&1 || need+=(orthanc)
 [ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need+=(python3-pydicom)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
