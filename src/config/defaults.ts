@@ -39,6 +39,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
     port: 104,
     calledAeTitle: 'CRYPE_DCM',
     callingAeTitle: 'CRYPE_DCM',
+    retries: 3,
+    retryDelaySeconds: 30,
+    scanIntervalSeconds: 5,
+    stableSeconds: 2,
+    timeoutSeconds: 30,
   },
   gui: {
     host: '127.0.0.1',

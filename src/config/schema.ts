@@ -123,6 +123,11 @@ const sendSchema = z
       port: int(1, 65535, D.send.port),
       calledAeTitle: aeTitle(D.send.calledAeTitle),
       callingAeTitle: aeTitle(D.send.callingAeTitle),
+      retries: int(0, 100, D.send.retries),
+      retryDelaySeconds: int(1, 3600, D.send.retryDelaySeconds),
+      scanIntervalSeconds: int(1, 3600, D.send.scanIntervalSeconds),
+      stableSeconds: int(1, 3600, D.send.stableSeconds),
+      timeoutSeconds: int(1, 3600, D.send.timeoutSeconds),
     },
     { error: RULES.object },
   )
@@ -199,6 +204,16 @@ export interface Config {
     port: number;
     calledAeTitle: string;
     callingAeTitle: string;
+    /** Further attempts after a transient failure (refused, timed out, aborted). */
+    retries: number;
+    /** Wait before the first retry; doubled for each further one. */
+    retryDelaySeconds: number;
+    /** Full rescan of Outbox_Auto (file events are only hints; network drives send none). */
+    scanIntervalSeconds: number;
+    /** A ZIP is taken once its size stayed the same this long and its central directory reads. */
+    stableSeconds: number;
+    /** Connect, association and per-response timeout. */
+    timeoutSeconds: number;
   };
   gui: { host: string; port: number };
   log: { level: LogLevel };

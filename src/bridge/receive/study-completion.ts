@@ -7,15 +7,12 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { decodePersonName, decodeText } from '../../dicom/part10/charset.js';
-import { TAGS } from '../../dicom/part10/tags.js';
-import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename, fsyncDir } from '../durable-fs.js';
-import { formatPersonName } from '../naming/person-name.js';
 import { buildZipName, uniqueZipPath } from '../naming/zip-name.js';
 import type { StorageLayout } from '../storage-layout.js';
+import { isoDate, studyFields } from '../study-fields.js';
 import type { StagedStudy } from '../study/tracker.js';
 import { zipStagedStudy, type ZippedStudy } from '../zip/study-zipper.js';
 
@@ -39,25 +36,8 @@ export interface StudyCompletionDeps {
   onOutcome(outcome: StudyOutcome): void;
 }
 
-/** DA `YYYYMMDD` as `YYYY-MM-DD`; anything else as it is. */
-const isoDate = (da: string) => (/^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : da);
-
 /** The study's descriptive fields, decoded with its Specific Character Set. */
-function describe(zipped: ZippedStudy) {
-  const a = zipped.attributes;
-  const charset = asciiValue(a.get(TAGS.SpecificCharacterSet));
-  const nameBytes = a.get(TAGS.PatientName)?.value;
-  const patientName = nameBytes ? formatPersonName(decodePersonName(nameBytes, charset).alphabetic) : '';
-  const description = a.get(TAGS.StudyDescription);
-  return {
-    patientName,
-    birthDate: asciiValue(a.get(TAGS.PatientBirthDate)),
-    sex: asciiValue(a.get(TAGS.PatientSex)),
-    studyDate: asciiValue(a.get(TAGS.StudyDate)),
-    studyDescription: description ? decodeText(description.value, charset, 'LO') : '',
-    studyInstanceUid: asciiValue(a.get(TAGS.StudyInstanceUID)),
-  };
-}
+const describe = (zipped: ZippedStudy) => studyFields(zipped.attributes);
 
 /** Serialises completions and runs each one. */
 export class StudyCompletion {

@@ -19,20 +19,9 @@ import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrit
 import { TAGS } from '../../dicom/part10/tags.js';
 import { asciiValue } from '../../dicom/part10/values.js';
 import { extractCrids, mergeCrids } from '../crid/extract.js';
+import { STUDY_FIELD_TAGS } from '../study-fields.js';
 import type { InstanceInfo, StagedStudy } from '../study/tracker.js';
 import { assignEntryNames } from './entry-names.js';
-
-/** Attributes read from each instance while zipping: naming and the log book. */
-const NAMING_TAGS = [
-  TAGS.SpecificCharacterSet,
-  TAGS.PatientName,
-  TAGS.PatientBirthDate,
-  TAGS.PatientSex,
-  TAGS.StudyDate,
-  TAGS.StudyDescription,
-  TAGS.StudyInstanceUID,
-  TAGS.Modality,
-] as const;
 
 /** Attributes needed to order instances whose infos were lost with a restart. */
 const ORDER_TAGS = [
@@ -117,7 +106,7 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
       readFileMeta(path).then((meta) => {
         const rewriter = new DatasetRewriter({
           transferSyntaxUid: meta.transferSyntaxUid,
-          capture: NAMING_TAGS,
+          capture: STUDY_FIELD_TAGS,
           rewrite: options.cridTag === null ? undefined : {
             tag: options.cridTag,
             edit: (value) => {
