@@ -1,0 +1,457 @@
+/**
+ * Sends instances to a PACS by C-STORE (SPEC §2): plans the presentation contexts from the
+ * instances themselves, opens as many associations as the 128-context limit needs, streams
+ * each data set as it is, turns every DIMSE status into a per-instance result and every
+ * association failure into one readable, retry-classified {@link SendError}.
+ * PS3.4 Annex B (Storage Service Class), PS3.7 §9.1.1 (C-STORE), PS3.8 §7.1 and §9.3.2.2.
+ *
+ * Why hand-written: no npm library streams DICOM networking both ways without re-encoding
+ * (dcmjs-dimse decodes and re-encodes every dataset and ignores socket backpressure). This
+ * module only plans and orchestrates; the bytes go through the repo's own requestor and
+ * cStore, which send exactly the bytes read, one PDU at a time.
+ */
+import { DimseServiceUser, ERR_ASSOCIATION_CLOSED } from '../../dicom/dimse/echo.js';
+import { describeStatus, formatStatus, statusCategory, STATUS_PROCESSING_FAILURE, STATUS_SOP_CLASS_NOT_SUPPORTED } from '../../dicom/dimse/status.js';
+import { cStore } from '../../dicom/dimse/store.js';
+import { AssociationAbortedError, AssociationRejectedError, DicomError, DicomTimeoutError } from '../../dicom/errors.js';
+import { transferSyntaxInfo } from '../../dicom/part10/transfer-syntax.js';
+import { ERR_CONNECT, ERR_NOT_ESTABLISHED } from '../../dicom/ul/association.js';
+import type { Logger } from '../../dicom/ul/logger.js';
+import type { CloseReason } from '../../dicom/ul/primitives.js';
+import { requestAssociation, type ProposedContext, type RequestorAssociation } from '../../dicom/ul/requestor.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
+
+export type { ProposedContext } from '../../dicom/ul/requestor.js';
+
+/** Where to send: the PACS's address and the AE titles of both sides (PS3.8 §9.3.2). */
+export interface SendTarget {
+  host: string;
+  port: number;
+  callingAeTitle: string;
+  calledAeTitle: string;
+}
+
+/** One instance to store, as found in the file or ZIP entry (PS3.10 §7.1 file meta). */
+export interface OutgoingInstance {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** Opens the dataset bytes (no preamble/meta) in that transfer syntax; called once when the instance is sent. */
+  openDataset(): Promise<AsyncIterable<Buffer>>;
+}
+
+/**
+ * What became of one instance. `status` is the PACS's C-STORE status (PS3.4 Table B.2-1), or,
+ * when the instance never reached the PACS, a failure status set here: 0x0122 when the PACS
+ * refused its presentation context, 0x0110 when its data could not be read.
+ */
+export interface InstanceResult {
+  sopInstanceUid: string;
+  status: number;
+  errorComment?: string;
+  /** readable one-liner */
+  text: string;
+}
+
+/** Timeouts, our PDU limit, logging and progress of {@link sendInstances}. */
+export interface SendOptions {
+  /** TCP connect, and the wait for the A-ASSOCIATE answer and the A-RELEASE answer (ARTIM). */
+  connectTimeoutMs: number;
+  /** Wait for each C-STORE response once its data set is sent. */
+  responseTimeoutMs: number;
+  /** Our Maximum Length, announced to the PACS (PS3.8 Annex D.1). */
+  maxPduLength: number;
+  log: Logger;
+  /** Called after each instance (progress, and so a retry can skip what is done). */
+  onResult?(r: InstanceResult): void;
+}
+
+/** A planned association: the contexts to propose and the instances that travel on them. */
+export interface AssociationPlan {
+  contexts: ProposedContext[];
+  instances: OutgoingInstance[];
+}
+
+/**
+ * The send cannot go on because the association could not be opened or was lost. `transient`
+ * says whether a later retry can succeed (connection refused, timeouts, aborts, a lost
+ * connection, a rejection whose result is "transient"); a permanent rejection is not retried.
+ */
+export class SendError extends Error {
+  readonly code = 'ERR_SEND';
+  readonly transient: boolean;
+  /** One line for the log book, e.g. "association rejected by the PACS: called AE title not recognised (permanent)". */
+  readonly reason: string;
+  constructor(reason: string, transient: boolean, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = 'SendError';
+    this.transient = transient;
+    this.reason = reason;
+  }
+}
+
+/** At most 128 presentation contexts per association: odd IDs 1..255 (PS3.8 §9.3.2.2). */
+export const MAX_CONTEXTS_PER_ASSOCIATION = 128;
+
+function contextKey(sopClassUid: string, transferSyntaxUid: string): string {
+  return `${sopClassUid}\u0000${transferSyntaxUid}`;
+}
+
+/**
+ * Plans presentation contexts: one per distinct (SOP class, transfer syntax) of the instances,
+ * proposing the file's own syntax only (we never convert), at most 128 per association (split
+ * into several plans). Context IDs are odd, 1..255, unique within a plan; instances keep their
+ * order within a plan. PS3.8 §9.3.2.2, PS3.4 §B.3.1.
+ */
+export function planAssociations(instances: readonly OutgoingInstance[]): AssociationPlan[] {
+  const planOfKey = new Map<string, AssociationPlan>();
+  const plans: AssociationPlan[] = [];
+  for (const instance of instances) {
+    const key = contextKey(instance.sopClassUid, instance.transferSyntaxUid);
+    let plan = planOfKey.get(key);
+    if (plan === undefined) {
+      let last = plans.at(-1);
+      if (last === undefined || last.contexts.length >= MAX_CONTEXTS_PER_ASSOCIATION) {
+        last = { contexts: [], instances: [] };
+        plans.push(last);
+      }
+      plan = last;
+      plan.contexts.push({
+        pcId: plan.contexts.length * 2 + 1,
+        abstractSyntax: instance.sopClassUid,
+        transferSyntaxes: [instance.transferSyntaxUid],
+      });
+      planOfKey.set(key, plan);
+    }
+    plan.instances.push(instance);
+  }
+  return plans;
+}
+
+/** Storage SOP class names for readable texts (PS3.6 Table A-1); others are shown by UID. */
+const SOP_CLASS_NAMES: ReadonlyMap<string, string> = new Map([
+  ['1.2.840.10008.5.1.4.1.1.1', 'CR Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.1.1', 'Digital X-Ray Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.1.1.1', 'Digital X-Ray Image Storage (processing)'],
+  ['1.2.840.10008.5.1.4.1.1.1.2', 'Digital Mammography Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.1.2.1', 'Digital Mammography Image Storage (processing)'],
+  ['1.2.840.10008.5.1.4.1.1.2', 'CT Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.2.1', 'Enhanced CT Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.3.1', 'Ultrasound Multi-frame Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.4', 'MR Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.4.1', 'Enhanced MR Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.6.1', 'Ultrasound Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.7', 'Secondary Capture Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.7.4', 'Multi-frame True Color Secondary Capture Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.9.1.1', '12-lead ECG Waveform Storage'],
+  ['1.2.840.10008.5.1.4.1.1.11.1', 'Grayscale Softcopy Presentation State Storage'],
+  ['1.2.840.10008.5.1.4.1.1.12.1', 'X-Ray Angiographic Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.12.2', 'X-Ray Radiofluoroscopic Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.13.1.3', 'Breast Tomosynthesis Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.20', 'Nuclear Medicine Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.66.4', 'Segmentation Storage'],
+  ['1.2.840.10008.5.1.4.1.1.77.1.4', 'VL Photographic Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.88.11', 'Basic Text SR Storage'],
+  ['1.2.840.10008.5.1.4.1.1.88.22', 'Enhanced SR Storage'],
+  ['1.2.840.10008.5.1.4.1.1.88.33', 'Comprehensive SR Storage'],
+  ['1.2.840.10008.5.1.4.1.1.104.1', 'Encapsulated PDF Storage'],
+  ['1.2.840.10008.5.1.4.1.1.128', 'PET Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.481.1', 'RT Image Storage'],
+  ['1.2.840.10008.5.1.4.1.1.481.2', 'RT Dose Storage'],
+  ['1.2.840.10008.5.1.4.1.1.481.3', 'RT Structure Set Storage'],
+  ['1.2.840.10008.5.1.4.1.1.481.5', 'RT Plan Storage'],
+]);
+
+/** "CT Image Storage", or the UID when we do not know the name. PS3.6 Table A-1. */
+export function sopClassName(uid: string): string {
+  return SOP_CLASS_NAMES.get(uid) ?? `SOP class ${uid}`;
+}
+
+/** "JPEG 2000 Image Compression (Lossless Only)", or the UID. PS3.6 Table A-1. */
+export function transferSyntaxName(uid: string): string {
+  return transferSyntaxInfo(uid)?.name ?? `transfer syntax ${uid}`;
+}
+
+/** "10 s", "1.5 s" or "250 ms", for texts an administrator reads. */
+export function formatDuration(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}
+
+/** Success and warnings (0xB000, 0xB006, 0xB007, …) mean the PACS keeps the instance. PS3.7 Annex C. */
+export function instanceSent(status: number): boolean {
+  const category = statusCategory(status);
+  return category === 'success' || category === 'warning';
+}
+
+/** "processing failure" from "0x0110 Failure: processing failure". */
+function statusMeaning(status: number): string {
+  const text = describeStatus(status).slice(formatStatus(status).length + 1);
+  const colon = text.indexOf(': ');
+  return colon >= 0 ? text.slice(colon + 2) : text.toLowerCase();
+}
+
+/** "status 0xA700 (out of resources)". PS3.7 Annex C. */
+export function statusPhrase(status: number): string {
+  return `status ${formatStatus(status)} (${statusMeaning(status)})`;
+}
+
+function resultText(status: number, errorComment: string | undefined): string {
+  const comment = errorComment === undefined ? '' : `: ${errorComment}`;
+  switch (statusCategory(status)) {
+    case 'success':
+      return 'stored by the PACS';
+    case 'warning':
+      return `stored by the PACS with a warning, ${statusPhrase(status)}${comment}`;
+    default:
+      return `PACS did not store the instance, ${statusPhrase(status)}${comment}`;
+  }
+}
+
+const REJECT_WHY: Readonly<Record<number, Readonly<Record<number, string>>>> = {
+  1: {
+    1: 'no reason given',
+    2: 'application context not supported',
+    3: 'calling AE title not recognised',
+    7: 'called AE title not recognised',
+  },
+  2: { 1: 'no reason given', 2: 'protocol version not supported' },
+  3: { 1: 'temporary congestion', 2: 'local limit exceeded' },
+};
+
+/**
+ * Why an association could not be opened or used, as one line for an administrator, and
+ * whether retrying later can help. Branches on error classes and codes only. `timeoutMs` is the
+ * timer that ran out, for the text. PS3.8 §9.3.4 (Table 9-21), §9.3.8 (Table 9-26).
+ */
+export function explainAssociationError(err: unknown, target: SendTarget, timeoutMs: number): { reason: string; transient: boolean } {
+  const where = `${target.host}:${target.port}`;
+  if (err instanceof AssociationRejectedError) {
+    const kind = err.result === 2 ? 'transient' : 'permanent';
+    let why = REJECT_WHY[err.source]?.[err.reason] ?? `source ${err.source}, reason ${err.reason}`;
+    if (err.source === 1 && err.reason === 7) why += ` ("${target.calledAeTitle}")`;
+    if (err.source === 1 && err.reason === 3) why += ` ("${target.callingAeTitle}")`;
+    if (err.source === 1 && err.reason === 1) why += '; the PACS may accept none of the proposed SOP classes and transfer syntaxes';
+    return { reason: `association rejected by the PACS: ${why} (${kind})`, transient: err.result === 2 };
+  }
+  if (err instanceof DicomTimeoutError) {
+    if (err.timer === 'ARTIM') {
+      return { reason: `no answer from ${where} within ${formatDuration(timeoutMs)} (timed out; the connection was accepted but the association request got no reply)`, transient: true };
+    }
+    return { reason: `no answer from ${where} within ${formatDuration(timeoutMs)} (timed out)`, transient: true };
+  }
+  if (err instanceof AssociationAbortedError) {
+    if (err.source === 2 && err.reason === 0) return { reason: `the connection to ${where} closed before the association was established`, transient: true };
+    if (err.source === 2) return { reason: `the association with ${where} was aborted: protocol error (provider reason ${err.reason})`, transient: true };
+    return { reason: 'the PACS aborted the association', transient: true };
+  }
+  if (err instanceof DicomError && err.code === ERR_CONNECT) {
+    const code = (err.cause as { code?: unknown } | undefined)?.code;
+    switch (code) {
+      case 'ECONNREFUSED':
+        return { reason: `connection refused by ${where} (nothing listens on that port, or a firewall refuses)`, transient: true };
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+      case 'EAI_NONAME':
+      case 'EAI_NODATA':
+        return { reason: `host name not found: "${target.host}" (check the PACS address and the DNS)`, transient: true };
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return { reason: `${where} is unreachable (no route to that address: check the address and the network)`, transient: true };
+      case 'ECONNRESET':
+        return { reason: `the connection to ${where} was reset by the peer or a firewall`, transient: true };
+      case 'ETIMEDOUT':
+        return { reason: `no answer from ${where} (timed out)`, transient: true };
+      default:
+        return { reason: `cannot connect to ${where} (${typeof code === 'string' ? code : 'network error'})`, transient: true };
+    }
+  }
+  return { reason: `cannot connect to ${where}: ${err instanceof Error ? err.message : String(err)}`, transient: true };
+}
+
+/** Wraps an instance's data so a read failure is told apart from a network failure. */
+class SourceReadError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'SourceReadError';
+  }
+}
+
+async function* guarded(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const it = source[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    for (;;) {
+      let step: IteratorResult<Buffer>;
+      try {
+        step = await it.next();
+      } catch (err) {
+        finished = true;
+        throw new SourceReadError(err);
+      }
+      if (step.done === true) {
+        finished = true;
+        return;
+      }
+      yield step.value;
+    }
+  } finally {
+    // The consumer stopped early (the association failed): close the source too.
+    if (!finished) await Promise.resolve(it.return?.()).catch(() => undefined);
+  }
+}
+
+/** The instances of one plan still to send, walked through by one or more associations. */
+interface Cursor {
+  plan: AssociationPlan;
+  next: number;
+}
+
+/**
+ * Sends every instance by C-STORE (PS3.4 Annex B, PS3.7 §9.1.1). Success and warnings
+ * (0xB000, 0xB006, 0xB007) count as sent; any other status is a failure recorded in the
+ * result and the send goes on with the next instance. A context the PACS did not accept fails
+ * its instances with text like "PACS refused CT Image Storage in JPEG 2000 Image Compression
+ * (transfer syntax not supported)"; an instance whose data cannot be read fails alone (the
+ * association is aborted, since a half-sent message cannot be taken back, and a new one carries
+ * on). Rejects with {@link SendError} when an association cannot be used; results reported
+ * through `onResult` before that stay valid. Releases every association (A-RELEASE).
+ */
+export async function sendInstances(target: SendTarget, instances: readonly OutgoingInstance[], options: SendOptions): Promise<InstanceResult[]> {
+  const log = options.log.child({ peer: `${target.host}:${target.port}`, calledAet: target.calledAeTitle });
+  const results: InstanceResult[] = [];
+  const record = (result: InstanceResult): void => {
+    results.push(result);
+    options.onResult?.(result);
+  };
+  for (const plan of planAssociations(instances)) {
+    const cursor: Cursor = { plan, next: 0 };
+    while (cursor.next < plan.instances.length) await sendOnOneAssociation(target, cursor, options, log, record);
+  }
+  return results;
+}
+
+/** Opens one association and sends from the cursor on until done or until it must be dropped. */
+async function sendOnOneAssociation(
+  target: SendTarget,
+  cursor: Cursor,
+  options: SendOptions,
+  log: Logger,
+  record: (r: InstanceResult) => void,
+): Promise<void> {
+  let assoc: RequestorAssociation;
+  try {
+    assoc = await requestAssociation({
+      host: target.host,
+      port: target.port,
+      callingAeTitle: target.callingAeTitle,
+      calledAeTitle: target.calledAeTitle,
+      contexts: cursor.plan.contexts,
+      maxPduLength: options.maxPduLength,
+      connectTimeoutMs: options.connectTimeoutMs,
+      artimTimeoutMs: options.connectTimeoutMs,
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      log,
+    });
+  } catch (err) {
+    const { reason, transient } = explainAssociationError(err, target, options.connectTimeoutMs);
+    log.warn({ err, transient }, `send: ${reason}`);
+    throw new SendError(reason, transient, { cause: err });
+  }
+  const user = new DimseServiceUser(assoc, log);
+  let peerEnded: CloseReason | null = null;
+  let weAborted = false;
+  assoc.setHandler({
+    onPData: (pdvs) => user.onPData(pdvs),
+    onClose: (reason) => {
+      if (!weAborted) peerEnded = reason;
+      user.onClose(reason);
+    },
+  });
+  const abort = async (): Promise<void> => {
+    weAborted = true;
+    assoc.abort();
+    await assoc.closed;
+  };
+  const pcIdOf = new Map(cursor.plan.contexts.map((c) => [contextKey(c.abstractSyntax, c.transferSyntaxes[0]!), c.pcId]));
+  log.info({ assoc: assoc.id, proposed: cursor.plan.contexts.length, accepted: assoc.contexts.size }, 'send: association established');
+
+  while (cursor.next < cursor.plan.instances.length) {
+    const instance = cursor.plan.instances[cursor.next]!;
+    const pcId = pcIdOf.get(contextKey(instance.sopClassUid, instance.transferSyntaxUid))!;
+    if (!assoc.contexts.has(pcId)) {
+      cursor.next++;
+      record({ sopInstanceUid: instance.sopInstanceUid, status: STATUS_SOP_CLASS_NOT_SUPPORTED, text: refusedText(instance, assoc, cursor.plan) });
+      continue;
+    }
+    let dataset: AsyncIterable<Buffer>;
+    try {
+      dataset = await instance.openDataset();
+    } catch (err) {
+      cursor.next++;
+      record(readFailure(instance, err));
+      continue;
+    }
+    try {
+      const rsp = await cStore(user, assoc, pcId, {
+        sopClassUid: instance.sopClassUid,
+        sopInstanceUid: instance.sopInstanceUid,
+        dataset: guarded(dataset),
+        timeoutMs: options.responseTimeoutMs,
+      });
+      cursor.next++;
+      const result: InstanceResult = { sopInstanceUid: instance.sopInstanceUid, status: rsp.status, text: resultText(rsp.status, rsp.errorComment) };
+      if (rsp.errorComment !== undefined) result.errorComment = rsp.errorComment;
+      if (!instanceSent(rsp.status)) log.warn({ sopInstanceUid: instance.sopInstanceUid, status: rsp.status }, `send: ${result.text}`);
+      record(result);
+    } catch (err) {
+      if (err instanceof SourceReadError) {
+        // The C-STORE is half sent: only an abort ends it. The next association goes on.
+        cursor.next++;
+        record(readFailure(instance, err.cause));
+        if (peerEnded === null) await abort();
+        return;
+      }
+      const ended = peerEnded as CloseReason | null;
+      if (ended === null) await abort();
+      const reason = lostText(err, ended, target, options.responseTimeoutMs);
+      log.warn({ err, sopInstanceUid: instance.sopInstanceUid }, `send: ${reason}`);
+      throw new SendError(reason, true, { cause: err });
+    }
+  }
+  try {
+    await assoc.release();
+  } catch (err) {
+    // Every instance has its answer: a failed release loses nothing.
+    log.warn({ err, assoc: assoc.id }, 'send: A-RELEASE failed after every instance was answered');
+    if (peerEnded === null) await abort();
+  }
+}
+
+function readFailure(instance: OutgoingInstance, err: unknown): InstanceResult {
+  const why = err instanceof Error ? err.message : String(err);
+  return { sopInstanceUid: instance.sopInstanceUid, status: STATUS_PROCESSING_FAILURE, text: `cannot read the instance's data: ${why}` };
+}
+
+/** Why the PACS refused a context; the AC carries per-context results we infer from what it accepted. */
+function refusedText(instance: OutgoingInstance, assoc: RequestorAssociation, plan: AssociationPlan): string {
+  const accepted = [...assoc.contexts.values()];
+  let why = 'SOP class or transfer syntax not supported';
+  if (accepted.some((c) => c.abstractSyntax === instance.sopClassUid)) why = 'transfer syntax not supported';
+  else if (
+    accepted.some((c) => c.transferSyntax === instance.transferSyntaxUid) &&
+    plan.contexts.every((c) => c.abstractSyntax !== instance.sopClassUid || !assoc.contexts.has(c.pcId))
+  ) why = 'SOP class not supported';
+  return `PACS refused ${sopClassName(instance.sopClassUid)} in ${transferSyntaxName(instance.transferSyntaxUid)} (${why})`;
+}
+
+/** The readable reason an established association could no longer be used. */
+function lostText(err: unknown, ended: CloseReason | null, target: SendTarget, responseTimeoutMs: number): string {
+  const where = `${target.host}:${target.port}`;
+  if (err instanceof DicomTimeoutError) return `no C-STORE response from ${where} within ${formatDuration(responseTimeoutMs)} (timed out)`;
+  if (ended === 'aborted') return 'the PACS aborted the association while an instance was being sent';
+  if (ended === 'closed') return `the connection to ${where} was lost while an instance was being sent`;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === ERR_ASSOCIATION_CLOSED || code === ERR_NOT_ESTABLISHED) return `the association with ${where} ended while an instance was being sent`;
+  return `sending to ${where} failed: ${err instanceof Error ? err.message : String(err)}`;
+}
