@@ -108,7 +108,7 @@ export async function readFileMeta(file: string | number | FileHandle): Promise<
     for (;;) {
       const head = await readAt(fh, want);
       const result = parseFileMeta(head, head.length < want);
-      if (result !== undefined) return result;
+      if (result !== null) return result;
       if (want >= MAX_META_BYTES) throw new DatasetDecodeError(`file meta longer than ${MAX_META_BYTES} bytes`);
       want *= 4;
     }
@@ -117,8 +117,15 @@ export async function readFileMeta(file: string | number | FileHandle): Promise<
   }
 }
 
-/** Parses group 0002 from `head`; undefined when more bytes are needed and may exist. */
-function parseFileMeta(head: Buffer, atEof: boolean): FileMeta | undefined {
+/**
+ * Parses the preamble, "DICM" and group 0002 from the first bytes of a Part 10 file, for
+ * callers that read the head themselves (e.g. from a stream). Returns null when more bytes are
+ * needed; pass `atEof` when `head` is the whole file, so a short file is an error instead.
+ * Throws DatasetDecodeError for a file that is not Part 10 or whose file meta is broken or
+ * lacks the TransferSyntaxUID (PS3.10 §7.1, Table 7.1-1).
+ */
+export function parseFileMeta(head: Buffer, atEof = false): FileMeta | null {
+  if (head.length < PREFIX_END && !atEof) return null;
   if (head.length < PREFIX_END || head.toString('latin1', PREAMBLE_LENGTH, PREFIX_END) !== 'DICM') {
     throw new DatasetDecodeError('not a DICOM Part 10 file: no "DICM" after the 128-byte preamble');
   }
@@ -126,7 +133,7 @@ function parseFileMeta(head: Buffer, atEof: boolean): FileMeta | undefined {
   let pos = PREFIX_END;
   for (;;) {
     if (head.length - pos < 8) {
-      if (!atEof) return undefined;
+      if (!atEof) return null;
       if (head.length === pos) break;
       throw new DatasetDecodeError('file ends inside the file meta');
     }
@@ -138,7 +145,7 @@ function parseFileMeta(head: Buffer, atEof: boolean): FileMeta | undefined {
     let length: number;
     if (hasLongLength(vr)) {
       if (head.length - pos < 12) {
-        if (!atEof) return undefined;
+        if (!atEof) return null;
         throw new DatasetDecodeError('file ends inside the file meta');
       }
       headerLength = 12;
@@ -151,7 +158,7 @@ function parseFileMeta(head: Buffer, atEof: boolean): FileMeta | undefined {
     }
     const end = pos + headerLength + length;
     if (end > head.length) {
-      if (!atEof) return undefined;
+      if (!atEof) return null;
       throw new DatasetDecodeError('file ends inside the file meta');
     }
     found.set(el, head.subarray(pos + headerLength, end));

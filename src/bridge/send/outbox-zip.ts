@@ -1,0 +1,540 @@
+/**
+ * Reading a ZIP dropped in Outbox_Auto (SPEC §2): list the DICOM instances it holds and stream
+ * each one's dataset bytes straight from the archive, never extracting anything to disk.
+ *
+ * yauzl does the ZIP format (central directory, ZIP64, inflate, name validation, size checks
+ * while streaming). No library treats an archive as hostile as a whole, so this module adds
+ * what an untrusted ZIP needs before anything is sent: caps on entries, sizes and compression
+ * ratio, overlapping entries (the "overlapped files" zip bomb), encrypted and symlink entries,
+ * duplicate names, local headers that contradict the central directory, and CRC-32 checks of
+ * the bytes sent. The DICOM side (is an entry Part 10, which SOP instance) reuses parseFileMeta
+ * on the head of each entry only (PS3.10 §7.1), so memory stays bounded whatever the archive.
+ */
+import { open as openFile } from 'node:fs/promises';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { DatasetDecodeError } from '../../dicom/errors.js';
+import { parseFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
+
+/** Caps applied to an Outbox ZIP before anything in it is sent (zip bomb and abuse guards). */
+export interface ZipLimits {
+  /** Most entries (files, folders, anything) the central directory may list. */
+  maxEntries: number;
+  /** Largest uncompressed size of one entry. */
+  maxEntryBytes: number;
+  /** Largest sum of the uncompressed sizes of all entries. */
+  maxTotalBytes: number;
+  /** Highest uncompressed/compressed ratio for an entry above {@link RATIO_CHECK_MIN_BYTES}. */
+  maxCompressionRatio: number;
+}
+
+/** Generous defaults: a large multi-study archive passes, a zip bomb does not. */
+export const DEFAULT_ZIP_LIMITS: ZipLimits = Object.freeze({
+  maxEntries: 100_000,
+  maxEntryBytes: 8 * 1024 ** 3,
+  maxTotalBytes: 64 * 1024 ** 3,
+  maxCompressionRatio: 200,
+});
+
+/** Entries up to this size are not ratio-checked: small files of zeros compress absurdly well. */
+export const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
+
+/** Most bytes of an entry's head read to find its file meta (PS3.10 §7.1). */
+export const MAX_FILE_META_BYTES = 64 * 1024;
+
+/** Media Storage Directory Storage: a DICOMDIR, which is never sent (PS3.4 Annex B.5, PS3.10 §8.6). */
+export const DICOMDIR_SOP_CLASS_UID = '1.2.840.10008.1.3.10';
+
+/** A DICOM instance found in the ZIP (its file meta, PS3.10 §7.1). */
+export interface ZipInstance {
+  entryName: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** Offset of the first dataset byte inside the entry (after preamble, "DICM" and group 0002). */
+  datasetOffset: number;
+  /** Size of the whole entry (file meta and dataset), as checked by yauzl while streaming. */
+  uncompressedSize: number;
+}
+
+/** An entry that is not sent: a directory, a non-DICOM file or a DICOMDIR. */
+export interface SkippedEntry {
+  entryName: string;
+  reason: string;
+}
+
+/** Thrown (rejected) when the archive as a whole must not be sent; `reason` is one line for the log book. */
+export class OutboxZipError extends Error {
+  readonly code = 'ERR_OUTBOX_ZIP';
+  /** One line saying what is wrong, naming the entry when there is one. */
+  readonly reason: string;
+  /** The entry at fault, when the problem is one entry. */
+  readonly entryName: string | undefined;
+
+  constructor(reason: string, options: { entryName?: string; cause?: unknown } = {}) {
+    super(reason, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OutboxZipError';
+    this.reason = reason;
+    this.entryName = options.entryName;
+  }
+}
+
+const GPB_ENCRYPTED = 0x0001;
+const GPB_DATA_DESCRIPTOR = 0x0008;
+const METHOD_STORED = 0;
+const METHOD_DEFLATED = 8;
+const ZIP32_MAX = 0xffffffff;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const PREFIX_END = 132;
+const UID_PATTERN = /^[0-9]+(\.[0-9]+)*$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** Quotes an entry name for a log line; JSON escaping keeps control characters visible. */
+function quote(name: string): string {
+  return JSON.stringify(name);
+}
+
+function entryError(name: string, problem: string, cause?: unknown): OutboxZipError {
+  return new OutboxZipError(`entry ${quote(name)}: ${problem}`, { entryName: name, cause });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function openZip(path: string): Promise<ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(
+      path,
+      { lazyEntries: true, strictFileNames: true, validateEntrySizes: true, autoClose: false, decodeStrings: true },
+      (err, zip) => (err || !zip ? reject(err ?? new Error('no zip file')) : resolve(zip)),
+    );
+  });
+}
+
+/** The next central directory entry, or null at the end (yauzl lazyEntries). */
+function nextEntry(zip: ZipFile): Promise<Entry | null> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      zip.off('entry', onEntry);
+      zip.off('end', onEnd);
+      zip.off('error', onError);
+    };
+    const onEntry = (entry: Entry): void => {
+      cleanup();
+      resolve(entry);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    zip.on('entry', onEntry);
+    zip.on('end', onEnd);
+    zip.on('error', onError);
+    zip.readEntry();
+  });
+}
+
+function openStream(zip: ZipFile, entry: Entry, range?: { start: number; end: number }): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, stream: Readable): void => (err ? reject(err) : resolve(stream));
+    if (range === undefined) zip.openReadStream(entry, done);
+    else zip.openReadStream(entry, range, done);
+  });
+}
+
+/** Why an entry name is refused beyond yauzl's strictFileNames checks, or null. */
+function nameProblem(name: string): string | null {
+  if (name.length === 0) return 'empty entry name';
+  if (/^[A-Za-z]:/.test(name)) return 'name starts with a drive letter';
+  if (CONTROL_CHARACTERS.test(name)) return 'name contains control characters';
+  return null;
+}
+
+/** Maps a yauzl error message to a reason a person understands. */
+function yauzlReason(err: unknown): string {
+  const text = messageOf(err);
+  if (/^(absolute path|invalid relative path|invalid characters in fileName)/.test(text)) {
+    return `unsafe entry name (${text})`;
+  }
+  if (/strong encryption/.test(text)) return `encrypted entry (${text})`;
+  return `corrupt or truncated ZIP (${text})`;
+}
+
+/** Reads the head of an entry until the file meta is complete, the entry ends or the cap is hit. */
+async function readHead(zip: ZipFile, entry: Entry): Promise<{ head: Buffer; meta: FileMeta | null; dicm: boolean }> {
+  const size = entry.uncompressedSize;
+  const cap = Math.min(size, MAX_FILE_META_BYTES);
+  const stream = await openStream(zip, entry, entry.compressionMethod === METHOD_STORED ? { start: 0, end: cap } : undefined);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let head: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const take = Math.min(chunk.length, cap - length);
+      chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
+      length += take;
+      if (length < PREFIX_END && length < cap) continue;
+      head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+      chunks.length = 0;
+      chunks.push(head);
+      if (head.length < PREFIX_END || head.toString('latin1', 128, PREFIX_END) !== 'DICM') return { head, meta: null, dicm: false };
+      const meta = parseFileMeta(head, length === size);
+      if (meta !== null || length >= cap) return { head, meta, dicm: true };
+    }
+  } finally {
+    if (!stream.destroyed) stream.destroy();
+  }
+  head = Buffer.concat(chunks, length);
+  const dicm = head.length >= PREFIX_END && head.toString('latin1', 128, PREFIX_END) === 'DICM';
+  return { head, meta: dicm ? parseFileMeta(head, true) : null, dicm };
+}
+
+/**
+ * Drops the first `skip` bytes of an entry (its preamble and file meta) and checks the CRC-32
+ * of the whole entry at its end, so a corrupt stored entry never passes as complete.
+ */
+class DatasetSlice extends Transform {
+  private remainingSkip: number;
+  private crc = 0;
+
+  constructor(
+    skip: number,
+    private readonly expectedCrc: number | undefined,
+    private readonly entryName: string,
+  ) {
+    super();
+    this.remainingSkip = skip;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.expectedCrc !== undefined) this.crc = crc32(chunk, this.crc);
+    if (this.remainingSkip >= chunk.length) {
+      this.remainingSkip -= chunk.length;
+      callback();
+      return;
+    }
+    const out = this.remainingSkip > 0 ? chunk.subarray(this.remainingSkip) : chunk;
+    this.remainingSkip = 0;
+    callback(null, out);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.expectedCrc !== undefined && this.crc !== this.expectedCrc) {
+      callback(entryError(this.entryName, `CRC-32 mismatch (archive is corrupt): expected ${hex(this.expectedCrc)}, got ${hex(this.crc)}`));
+      return;
+    }
+    callback();
+  }
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+interface DataRange {
+  name: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * An Outbox ZIP, validated as a whole by {@link OutboxZip.open}: its DICOM instances, the
+ * entries it skips, and a streaming reader for each instance's dataset (PS3.10 §7.1; the
+ * dataset bytes are sent as they are, PS3.7 §9.3.1 C-STORE).
+ */
+export class OutboxZip {
+  private readonly reading = new Set<Readable>();
+  private closed = false;
+
+  private constructor(
+    private readonly zip: ZipFile,
+    private readonly entries: ReadonlyMap<string, Entry>,
+    /** The DICOM instances, in central directory order. */
+    readonly instances: readonly ZipInstance[],
+    /** Entries that are not sent, with why. */
+    readonly skipped: readonly SkippedEntry[],
+  ) {}
+
+  /**
+   * Opens and validates the whole archive before anything is sent: every central directory
+   * entry, its local header and the head of each file (up to {@link MAX_FILE_META_BYTES}).
+   * Rejects with an OutboxZipError naming the entry and the problem.
+   */
+  static async open(path: string, limits: Partial<ZipLimits> = {}): Promise<OutboxZip> {
+    const lim: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...limits };
+    let zip: ZipFile;
+    try {
+      zip = await openZip(path);
+    } catch (err) {
+      throw new OutboxZipError(`not a readable ZIP, truncated or still being written (${messageOf(err)})`, { cause: err });
+    }
+    // yauzl may report a late error (e.g. on closing the file); the scan below handles its own.
+    zip.on('error', () => undefined);
+    try {
+      return await OutboxZip.scan(zip, lim);
+    } catch (err) {
+      zip.close();
+      if (err instanceof OutboxZipError) throw err;
+      throw new OutboxZipError(yauzlReason(err), { cause: err });
+    }
+  }
+
+  private static async scan(zip: ZipFile, lim: ZipLimits): Promise<OutboxZip> {
+    if (zip.entryCount > lim.maxEntries) {
+      throw new OutboxZipError(`too many entries: ${zip.entryCount} (limit ${lim.maxEntries})`);
+    }
+    const entries = new Map<string, Entry>();
+    const instances: ZipInstance[] = [];
+    const skipped: SkippedEntry[] = [];
+    const ranges: DataRange[] = [];
+    let total = 0;
+    let count = 0;
+    for (;;) {
+      let entry: Entry | null;
+      try {
+        entry = await nextEntry(zip);
+      } catch (err) {
+        throw new OutboxZipError(yauzlReason(err), { cause: err });
+      }
+      if (entry === null) break;
+      const name = entry.fileName;
+      count += 1;
+      if (count > lim.maxEntries) throw new OutboxZipError(`too many entries: more than ${lim.maxEntries}`);
+      const badName = nameProblem(name);
+      if (badName !== null) throw entryError(name, `unsafe entry name (${badName})`);
+      if (entries.has(name)) throw entryError(name, 'duplicate entry name');
+      entries.set(name, entry);
+      if ((entry.generalPurposeBitFlag & GPB_ENCRYPTED) !== 0) throw entryError(name, 'encrypted entry');
+      const fileType = (entry.externalFileAttributes >>> 16) & S_IFMT;
+      if (fileType === S_IFLNK) throw entryError(name, 'symbolic link entry');
+      if (fileType !== 0 && fileType !== S_IFREG && fileType !== S_IFDIR) {
+        throw entryError(name, `special file entry (Unix mode ${fileType.toString(8)})`);
+      }
+      if (name.endsWith('/')) {
+        skipped.push({ entryName: name, reason: 'directory' });
+        continue;
+      }
+      if (entry.compressionMethod !== METHOD_STORED && entry.compressionMethod !== METHOD_DEFLATED) {
+        throw entryError(name, `unsupported compression method ${entry.compressionMethod}`);
+      }
+      const size = entry.uncompressedSize;
+      if (size > lim.maxEntryBytes) throw entryError(name, `too large: ${size} bytes uncompressed (limit ${lim.maxEntryBytes})`);
+      total += size;
+      if (total > lim.maxTotalBytes) throw entryError(name, `archive too large: over ${lim.maxTotalBytes} bytes uncompressed in total`);
+      if (size > RATIO_CHECK_MIN_BYTES && size > lim.maxCompressionRatio * entry.compressedSize) {
+        const ratio = entry.compressedSize === 0 ? 'infinite' : `${Math.round(size / entry.compressedSize)}:1`;
+        throw entryError(name, `compression ratio ${ratio} over the limit ${lim.maxCompressionRatio}:1 (zip bomb?)`);
+      }
+      ranges.push(await checkLocalHeader(zip, entry));
+      await OutboxZip.classify(zip, entry, instances, skipped);
+    }
+    checkOverlaps(ranges);
+    if (instances.length === 0) throw new OutboxZipError('no DICOM instance in the ZIP');
+    return new OutboxZip(zip, entries, instances, skipped);
+  }
+
+  private static async classify(zip: ZipFile, entry: Entry, instances: ZipInstance[], skipped: SkippedEntry[]): Promise<void> {
+    const name = entry.fileName;
+    if (entry.uncompressedSize < PREFIX_END) {
+      skipped.push({ entryName: name, reason: 'not DICOM (shorter than a Part 10 preamble)' });
+      return;
+    }
+    let found: Awaited<ReturnType<typeof readHead>>;
+    try {
+      found = await readHead(zip, entry);
+    } catch (err) {
+      if (err instanceof DatasetDecodeError) throw entryError(name, `claims to be DICOM but is not (${err.message})`, err);
+      throw entryError(name, yauzlReason(err), err);
+    }
+    if (!found.dicm) {
+      skipped.push({ entryName: name, reason: 'not DICOM (no "DICM" at offset 128)' });
+      return;
+    }
+    const meta = found.meta;
+    if (meta === null) throw entryError(name, `claims to be DICOM but is not (file meta longer than ${MAX_FILE_META_BYTES} bytes)`);
+    const missing = ([
+      ['MediaStorageSOPClassUID', meta.mediaStorageSopClassUid],
+      ['MediaStorageSOPInstanceUID', meta.mediaStorageSopInstanceUid],
+      ['TransferSyntaxUID', meta.transferSyntaxUid],
+    ] as const).find(([, v]) => v.length > 64 || !UID_PATTERN.test(v));
+    if (missing !== undefined) {
+      const [keyword, value] = missing;
+      const problem = value === '' ? `no ${keyword}` : `${keyword} ${quote(value)} is not a valid UID`;
+      throw entryError(name, `claims to be DICOM but is not (${problem} in the file meta)`);
+    }
+    if (meta.mediaStorageSopClassUid === DICOMDIR_SOP_CLASS_UID) {
+      skipped.push({ entryName: name, reason: 'DICOMDIR' });
+      return;
+    }
+    if (meta.datasetOffset >= entry.uncompressedSize) {
+      throw entryError(name, 'claims to be DICOM but is not (no dataset after the file meta)');
+    }
+    instances.push({
+      entryName: name,
+      sopClassUid: meta.mediaStorageSopClassUid,
+      sopInstanceUid: meta.mediaStorageSopInstanceUid,
+      transferSyntaxUid: meta.transferSyntaxUid,
+      datasetOffset: meta.datasetOffset,
+      uncompressedSize: entry.uncompressedSize,
+    });
+  }
+
+  /**
+   * The dataset bytes (after the file meta) of one instance, streamed from the archive with
+   * backpressure. The stream fails with an OutboxZipError if the entry's data is corrupt:
+   * inflate error, size other than the central directory says, or CRC-32 mismatch.
+   */
+  async openDataset(instance: ZipInstance): Promise<Readable> {
+    if (this.closed) throw new OutboxZipError('the ZIP is closed');
+    const entry = this.entries.get(instance.entryName);
+    if (entry === undefined) throw entryError(instance.entryName, 'no such entry in this ZIP');
+    // Read from byte 0 even when stored: the CRC-32 covers the file meta too, and deflated
+    // data can only be inflated from its start. The skipped head is a few hundred bytes.
+    let source: Readable;
+    try {
+      source = await openStream(this.zip, entry);
+    } catch (err) {
+      throw entryError(instance.entryName, yauzlReason(err), err);
+    }
+    const slice = new DatasetSlice(instance.datasetOffset, entry.crc32, instance.entryName);
+    source.on('error', (err) => {
+      slice.destroy(err instanceof OutboxZipError ? err : entryError(instance.entryName, yauzlReason(err), err));
+    });
+    slice.on('close', () => {
+      this.reading.delete(slice);
+      if (!source.destroyed) {
+        source.unpipe(slice);
+        source.destroy();
+      }
+    });
+    this.reading.add(slice);
+    source.pipe(slice);
+    return slice;
+  }
+
+  /** Closes the archive; datasets still being read are ended with an error. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stream of this.reading) stream.destroy(new OutboxZipError('the ZIP was closed while an instance was being read'));
+    const closedEvent = new Promise<void>((resolve) => this.zip.once('close', () => resolve()));
+    this.zip.close();
+    await closedEvent;
+  }
+}
+
+/**
+ * Compares an entry's local header with its central directory record: a ZIP whose two name
+ * or flag copies differ is built to fool one reader or another (APPNOTE 4.3.7, 4.4.4).
+ * Returns the byte range of the entry's data for the overlap check.
+ */
+async function checkLocalHeader(zip: ZipFile, entry: Entry): Promise<DataRange> {
+  const name = entry.fileName;
+  let local;
+  try {
+    local = await zip.readLocalFileHeaderPromise(entry);
+  } catch (err) {
+    throw entryError(name, yauzlReason(err), err);
+  }
+  const differs: string[] = [];
+  if (!local.fileName.equals(entry.fileNameRaw)) differs.push('name');
+  if ((local.generalPurposeBitFlag & GPB_ENCRYPTED) !== (entry.generalPurposeBitFlag & GPB_ENCRYPTED)) differs.push('encryption flag');
+  if (local.compressionMethod !== entry.compressionMethod) differs.push('compression method');
+  if ((local.generalPurposeBitFlag & GPB_DATA_DESCRIPTOR) === 0) {
+    if (local.compressedSize !== ZIP32_MAX && local.compressedSize !== entry.compressedSize) differs.push('compressed size');
+    if (local.uncompressedSize !== ZIP32_MAX && local.uncompressedSize !== entry.uncompressedSize) differs.push('uncompressed size');
+  }
+  if (differs.length > 0) throw entryError(name, `local header disagrees with the central directory (${differs.join(', ')})`);
+  return { name, start: entry.relativeOffsetOfLocalHeader, end: local.fileDataStart + entry.compressedSize };
+}
+
+/** Refuses entries whose data overlap: the same compressed bytes counted many times is a zip bomb. */
+function checkOverlaps(ranges: DataRange[]): void {
+  ranges.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < ranges.length; i += 1) {
+    const previous = ranges[i - 1]!;
+    const current = ranges[i]!;
+    if (current.start < previous.end) {
+      throw entryError(current.name, `data overlaps entry ${quote(previous.name)} (zip bomb?)`);
+    }
+  }
+}
+
+const EOCD_SIGNATURE = 0x06054b50;
+const EOCD_LENGTH = 22;
+const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
+const ZIP64_LOCATOR_LENGTH = 20;
+const ZIP64_EOCD_SIGNATURE = 0x06064b50;
+const ZIP64_EOCD_LENGTH = 56;
+const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
+
+/**
+ * True when the file ends with a readable end of central directory record whose central
+ * directory ends right where the record (or its ZIP64 form) starts, i.e. the writer has
+ * finished (APPNOTE 4.3.14–4.3.16). A ZIP stored inside a ZIP that is still being written
+ * ends with an inner record whose offsets do not line up, so it is not taken for complete.
+ * False for a missing, short, truncated or growing file.
+ */
+export async function isZipComplete(path: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await openFile(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size < EOCD_LENGTH) return false;
+    const tailLength = Math.min(size, EOCD_LENGTH + 0xffff);
+    const tail = Buffer.alloc(tailLength);
+    const tailStart = size - tailLength;
+    await fh.read(tail, 0, tailLength, tailStart);
+    let eocd = -1;
+    for (let i = tailLength - EOCD_LENGTH; i >= 0; i -= 1) {
+      if (tail.readUInt32LE(i) === EOCD_SIGNATURE && i + EOCD_LENGTH + tail.readUInt16LE(i + 20) === tailLength) {
+        eocd = i;
+        break;
+      }
+    }
+    if (eocd < 0) return false;
+    const eocdOffset = tailStart + eocd;
+    let entryCount = tail.readUInt16LE(eocd + 10);
+    let cdSize = tail.readUInt32LE(eocd + 12);
+    let cdOffset = tail.readUInt32LE(eocd + 16);
+    let cdEnd = eocdOffset;
+    if (entryCount === 0xffff || cdSize === ZIP32_MAX || cdOffset === ZIP32_MAX) {
+      const locatorOffset = eocdOffset - ZIP64_LOCATOR_LENGTH;
+      if (locatorOffset < 0) return false;
+      const locator = Buffer.alloc(ZIP64_LOCATOR_LENGTH);
+      await fh.read(locator, 0, ZIP64_LOCATOR_LENGTH, locatorOffset);
+      if (locator.readUInt32LE(0) !== ZIP64_LOCATOR_SIGNATURE) return false;
+      const zip64Offset = Number(locator.readBigUInt64LE(8));
+      if (zip64Offset + ZIP64_EOCD_LENGTH > locatorOffset) return false;
+      const record = Buffer.alloc(ZIP64_EOCD_LENGTH);
+      await fh.read(record, 0, ZIP64_EOCD_LENGTH, zip64Offset);
+      if (record.readUInt32LE(0) !== ZIP64_EOCD_SIGNATURE) return false;
+      entryCount = Number(record.readBigUInt64LE(32));
+      cdSize = Number(record.readBigUInt64LE(40));
+      cdOffset = Number(record.readBigUInt64LE(48));
+      cdEnd = zip64Offset;
+    }
+    if (cdOffset + cdSize !== cdEnd) return false;
+    if (entryCount === 0) return cdSize === 0;
+    const signature = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(signature, 0, 4, cdOffset);
+    return bytesRead === 4 && signature.readUInt32LE(0) === CENTRAL_HEADER_SIGNATURE;
+  } finally {
+    await fh.close();
+  }
+}
