@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { datasetOf, removeDir, sopUidOf, tempDir } from '../support/bridge-harness.js';
-import { acknowledgedCount, storescu } from '../support/peers/dcmtk.js';
+import { acknowledgedCount, runTool, storescu } from '../support/peers/dcmtk.js';
 import { startOrthanc, type OrthancPeer } from '../support/peers/orthanc.js';
 import { startStorescp, type StorescpPeer } from '../support/peers/storescp.js';
 import { writeStudy, type StudyFiles } from '../support/study-files.js';
@@ -32,6 +32,11 @@ async function withoutNetns(body: () => Promise<void>): Promise<void> {
     if (saved !== undefined) process.env.DICOMBRIDGE_NETNS = saved;
   }
 }
+
+/** Real sample files of Debian's python3-pydicom (installed by scripts/install-test-deps.sh). */
+const PYDICOM_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+const JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 
 let work: string;
 let study: StudyFiles;
@@ -121,6 +126,21 @@ describe('Orthanc', () => {
     }
   });
 
+  test('keeps nested explicit-length sequences of a real file byte-identical', async () => {
+    // pydicom's rtplan.dcm is implicit VR; Orthanc stores the transfer syntax it received, so
+    // convert it to explicit VR little endian first to compare with what went on the wire.
+    const file = join(work, 'rtplan-explicit.dcm');
+    const converted = await runTool('dcmconv', ['+te', join(PYDICOM_FILES, 'rtplan.dcm'), file]);
+    assert.equal(converted.code, 0, converted.stderr);
+    const before = new Set(await orthanc.instanceIds());
+    const sent = await storescu(orthanc.dicomPort, [file], { calledAet: orthanc.aeTitle });
+    assert.equal(sent.code, 0, sent.stderr);
+    const added = (await orthanc.instanceIds()).filter((id) => !before.has(id));
+    assert.equal(added.length, 1);
+    const stored = datasetOf(await orthanc.file(added[0]!));
+    assert.ok(stored.equals(datasetOf(await readFile(file))), 'rtplan dataset differs');
+  });
+
   test('an unknown instance id is an error, not an empty file', async () => {
     await assert.rejects(orthanc.file('no-such-instance'), /HTTP 404/);
   });
@@ -153,5 +173,47 @@ describe('Orthanc with called-AE checking', () => {
     const pid = orthanc.pid;
     await Promise.all([orthanc.stop(), orthanc.stop()]);
     assert.equal(alive(pid), false);
+  });
+});
+
+describe('Orthanc with restricted transfer syntaxes', () => {
+  let orthanc: OrthancPeer;
+  before(async () => {
+    orthanc = await startOrthanc({ dir: join(work, 'orthanc-ts'), acceptedTransferSyntaxes: [EXPLICIT_LE] });
+  });
+  after(async () => {
+    await orthanc.stop();
+  });
+
+  const jpegFile = join(PYDICOM_FILES, 'SC_rgb_jpeg_dcmtk.dcm');
+
+  test('refuses a JPEG baseline presentation context', async () => {
+    // -xy proposes JPEG baseline plus the uncompressed syntaxes; storescu converts only when
+    // the context with the file's own syntax was refused, and cannot decode this JPEG here.
+    const sent = await storescu(orthanc.dicomPort, [jpegFile], { calledAet: orthanc.aeTitle, extra: ['-xy', '-R'] });
+    assert.notEqual(sent.code, 0);
+    assert.match(sent.stdout + sent.stderr, /Converting transfer syntax: JPEG Baseline -> Little Endian Explicit/);
+    assert.deepEqual(await orthanc.instanceIds(), []);
+  });
+
+  test('still accepts explicit VR little endian', async () => {
+    const sent = await storescu(orthanc.dicomPort, study.files.slice(0, 1), { calledAet: orthanc.aeTitle });
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.equal((await orthanc.instanceIds()).length, 1);
+  });
+
+  test('the same JPEG proposal is accepted by an unrestricted Orthanc (control)', async () => {
+    const open = await startOrthanc({ dir: join(work, 'orthanc-ts-open') });
+    try {
+      const sent = await storescu(open.dicomPort, [jpegFile], { calledAet: open.aeTitle, extra: ['-xy', '-R'] });
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.match(sent.stdout + sent.stderr, /Converting transfer syntax: JPEG Baseline -> JPEG Baseline/);
+      const ids = await open.instanceIds();
+      assert.equal(ids.length, 1);
+      const meta = (await open.file(ids[0]!)).toString('latin1', 0, 400);
+      assert.ok(meta.includes(JPEG_BASELINE), 'Orthanc did not store the JPEG transfer syntax');
+    } finally {
+      await open.stop();
+    }
   });
 });

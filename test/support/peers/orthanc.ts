@@ -7,14 +7,15 @@
  * Orthanc listens on every interface, so it refuses to start outside the private network
  * namespace of scripts/run-tests.sh (requirePrivateNetns).
  */
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './dcmtk.js';
 import { requirePrivateNetns, spawnPeer, waitUntilReady, type PeerProcess } from './storescp.js';
 
-/** Orthanc's binary in the Debian package. */
-const ORTHANC_BINARY = 'Orthanc';
+/** Orthanc's binary in the Debian package (/usr/sbin is not on every user's PATH). */
+const ORTHANC_BINARY = existsSync('/usr/sbin/Orthanc') ? '/usr/sbin/Orthanc' : 'Orthanc';
 /** A start-up can lose its free port to another process; retry with new ports this often. */
 const START_ATTEMPTS = 3;
 /** Cap on a REST response body (test instances are small; a runaway answer fails the test). */
