@@ -16,7 +16,8 @@ import {
   isZipComplete,
   type ZipLimits,
 } from '../../../../src/bridge/send/outbox-zip.js';
-import { buildFileMeta, readFileMeta } from '../../../../src/dicom/part10/file-meta.js';
+import { buildFileMeta, parseFileMeta, readFileMeta } from '../../../../src/dicom/part10/file-meta.js';
+import { DatasetDecodeError } from '../../../../src/dicom/errors.js';
 import { tempDir } from '../../../support/bridge-harness.js';
 
 const SAMPLES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
@@ -469,5 +470,25 @@ describe('isZipComplete', () => {
     const opened = await OutboxZip.open(path);
     assert.equal(opened.instances[0]!.sopInstanceUid, '1.2.3.33');
     await opened.close();
+  });
+});
+
+describe('parseFileMeta (head of a stream)', () => {
+  it('asks for more bytes until group 0002 is complete, then gives the same as readFileMeta', async () => {
+    const file = dicomFile('1.2.3.40');
+    const path = join(dir, 'meta.dcm');
+    await writeFile(path, file);
+    const expected = await readFileMeta(path);
+    assert.equal(parseFileMeta(file.subarray(0, 100)), null);
+    assert.equal(parseFileMeta(file.subarray(0, expected.datasetOffset - 3)), null);
+    assert.deepEqual(parseFileMeta(file.subarray(0, expected.datasetOffset + 8)), expected);
+    assert.deepEqual(parseFileMeta(file), expected);
+  });
+
+  it('throws at the end of the input instead of asking for more', () => {
+    const file = dicomFile('1.2.3.41');
+    assert.throws(() => parseFileMeta(file.subarray(0, 100), true), DatasetDecodeError);
+    assert.throws(() => parseFileMeta(file.subarray(0, 150), true), /file ends inside the file meta/);
+    assert.throws(() => parseFileMeta(Buffer.alloc(200)), /no "DICM"/);
   });
 });
