@@ -14,11 +14,15 @@ import { startReceiver, type Receiver } from './bridge/receive/receiver.js';
 import { StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
 import { ensureStorageLayout, storageLayout, type StorageLayout } from './bridge/storage-layout.js';
 import { StudyTracker } from './bridge/study/tracker.js';
+import { isZipComplete } from './bridge/send/outbox-zip.js';
+import { OutboxSender, type SendOutcome } from './bridge/send/outbox-sender.js';
+import { OutboxWatcher } from './bridge/send/outbox-watcher.js';
 import { createLogger } from './log.js';
 
-/** Events a bridge emits: `study` (a StudyOutcome) after each completed or failed study. */
+/** Events a bridge emits: `study` after each completed or failed study, `send` after each Outbox ZIP. */
 export interface BridgeEvents {
   study: [StudyOutcome];
+  send: [SendOutcome];
 }
 
 /** A running bridge. */
@@ -33,6 +37,8 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   readonly studiesInProgress: number;
   /** DICOM associations currently open. */
   readonly activeAssociations: number;
+  /** Outbox ZIPs seen but not yet complete, plus those being sent. */
+  readonly outboxWaiting: number;
   /** Completes every staged study now and waits for the ZIPs (tests, shutdown). */
   flush(): Promise<void>;
   /** Stops listening and closes the log book. Staged studies stay for the next start. */
@@ -46,8 +52,10 @@ export interface BridgeDeps {
 
 class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   receiver: Receiver | null = null;
+  watcher: OutboxWatcher | null = null;
   readonly tracker: StudyTracker;
   readonly completion: StudyCompletion;
+  readonly sender: OutboxSender;
 
   constructor(
     readonly config: Config,
@@ -62,6 +70,24 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       log,
       settings: () => ({ cridTag: cridTag(config), compressionLevel: config.receive.zipCompressionLevel, fsync: config.receive.fsync }),
       onOutcome: (outcome) => this.emit('study', outcome),
+    });
+    this.sender = new OutboxSender({
+      layout,
+      logBook,
+      log,
+      settings: () => ({
+        target: {
+          host: config.send.host,
+          port: config.send.port,
+          callingAeTitle: config.send.callingAeTitle,
+          calledAeTitle: config.send.calledAeTitle,
+        },
+        retries: config.send.retries,
+        retryDelayMs: config.send.retryDelaySeconds * 1000,
+        timeoutMs: config.send.timeoutSeconds * 1000,
+        maxPduLength: config.receive.maxPduLength,
+      }),
+      onOutcome: (outcome) => this.emit('send', outcome),
     });
     this.tracker = new StudyTracker({
       stagingDir: layout.staging,
@@ -79,6 +105,10 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     return this.receiver?.activeAssociations ?? 0;
   }
 
+  get outboxWaiting(): number {
+    return (this.watcher?.waiting ?? 0) + this.sender.backlog;
+  }
+
   get studiesInProgress(): number {
     return this.tracker.size + this.completion.backlog;
   }
@@ -89,6 +119,9 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   }
 
   async stop(): Promise<void> {
+    await this.watcher?.stop();
+    this.watcher = null;
+    await this.sender.stop();
     await this.receiver?.close();
     this.receiver = null;
     await this.tracker.dispose();
@@ -126,5 +159,25 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
       throw err;
     }
   }
+  if (config.send.enabled) await startSending(bridge);
   return bridge;
+}
+
+/** Sends what an earlier run had taken from Outbox_Auto, then watches it. */
+async function startSending(bridge: DicomBridge): Promise<void> {
+  const { layout, config, log } = bridge;
+  // Claimed names start with the claim time: sorted is oldest first.
+  const claimed = (await readdir(layout.outboxClaimed)).filter((n) => n.toLowerCase().endsWith('.zip')).sort();
+  if (claimed.length > 0) log.info({ zips: claimed.length }, 'sending ZIPs taken before the last stop');
+  for (const name of claimed) void bridge.sender.enqueue(join(layout.outboxClaimed, name));
+  bridge.watcher = new OutboxWatcher({
+    outboxDir: layout.outboxAuto,
+    claimDir: layout.outboxClaimed,
+    scanIntervalMs: config.send.scanIntervalSeconds * 1000,
+    stableMs: config.send.stableSeconds * 1000,
+    isComplete: isZipComplete,
+    onClaimed: (path) => void bridge.sender.enqueue(path),
+    log: log.child({ component: 'outbox' }),
+  });
+  bridge.watcher.start();
 }

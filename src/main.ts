@@ -4,12 +4,15 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createBridge } from './app.js';
+import { runEcho } from './bridge/send/echo-command.js';
 import { loadConfig } from './config/load.js';
 
 const USAGE = `Usage: dicombridge [options]
+       dicombridge echo [--config PATH]
 
   (no option)        run in the foreground
   -s, --service      service mode in the foreground (no browser window), until SIGTERM/Ctrl-C
+  echo               send a C-ECHO to the configured PACS (send.*); exit code 0 on success
   --config PATH      the JSON configuration file (default: built-in defaults)
   -h, --help         this text
   -v, --version      the version
@@ -21,8 +24,9 @@ function version(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
       service: { type: 'boolean', short: 's' },
       install: { type: 'boolean', short: 'i' },
@@ -41,6 +45,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'echo')) {
+    process.stderr.write(`dicombridge: unknown command ${positionals.join(' ')}\n${USAGE}`);
+    return 2;
+  }
+  if (positionals[0] === 'echo') return runEcho(await loadConfig(values.config), process.stdout);
   if (values.install || values.uninstall) {
     process.stderr.write('dicombridge: installing as an operating-system service is not available in this version; run with -s under your service manager.\n');
     return 2;

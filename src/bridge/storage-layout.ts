@@ -20,6 +20,8 @@ export interface StorageLayout {
   staging: string;
   /** ZIPs being written, renamed into an inbox when complete. */
   zipTemp: string;
+  /** ZIPs taken from Outbox_Auto and being sent (re-sent after a crash). */
+  outboxClaimed: string;
   /** Technical logs and the log book database. */
   logs: string;
 }
@@ -36,6 +38,7 @@ export function storageLayout(root: string): StorageLayout {
     incoming: join(root, 'Work', 'incoming'),
     staging: join(root, 'Work', 'staging'),
     zipTemp: join(root, 'Work', 'zip'),
+    outboxClaimed: join(root, 'Work', 'outbox'),
     logs: join(root, 'Logs'),
   };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import yauzl from 'yauzl';
-import { createBridge, type Bridge } from '../../src/app.js';
+import { createBridge, type Bridge, type BridgeEvents } from '../../src/app.js';
 import type { StudyOutcome } from '../../src/bridge/receive/study-completion.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Logger } from '../../src/dicom/ul/logger.js';
@@ -31,24 +31,29 @@ export async function startBridge(storageFolder: string, overrides: Record<strin
   return createBridge(config, { log: testLogger() });
 }
 
-/** Resolves with the next `count` study outcomes (bounded by timeoutMs). */
-export function nextStudies(bridge: Bridge, count: number, timeoutMs = 60_000): Promise<StudyOutcome[]> {
+/** Resolves with the next `count` events of one kind (bounded by timeoutMs). */
+export function nextEvents<K extends keyof BridgeEvents>(bridge: Bridge, kind: K, count: number, timeoutMs = 60_000): Promise<Array<BridgeEvents[K][0]>> {
   return new Promise((resolve, reject) => {
-    const outcomes: StudyOutcome[] = [];
+    const outcomes: Array<BridgeEvents[K][0]> = [];
     const timer = setTimeout(() => {
-      bridge.off('study', onStudy);
-      reject(new Error(`expected ${count} studies, got ${outcomes.length} within ${timeoutMs} ms`));
+      bridge.off(kind, onEvent as never);
+      reject(new Error(`expected ${count} ${kind} events, got ${outcomes.length} within ${timeoutMs} ms`));
     }, timeoutMs);
-    function onStudy(outcome: StudyOutcome) {
+    function onEvent(outcome: BridgeEvents[K][0]) {
       outcomes.push(outcome);
       if (outcomes.length === count) {
         clearTimeout(timer);
-        bridge.off('study', onStudy);
+        bridge.off(kind, onEvent as never);
         resolve(outcomes);
       }
     }
-    bridge.on('study', onStudy);
+    bridge.on(kind, onEvent as never);
   });
+}
+
+/** Resolves with the next `count` study outcomes (bounded by timeoutMs). */
+export function nextStudies(bridge: Bridge, count: number, timeoutMs = 60_000): Promise<StudyOutcome[]> {
+  return nextEvents(bridge, 'study', count, timeoutMs);
 }
 
 /** File names in a folder, sorted; [] if it does not exist. */

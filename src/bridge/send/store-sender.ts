@@ -14,7 +14,7 @@ import { DimseServiceUser, ERR_ASSOCIATION_CLOSED } from '../../dicom/dimse/echo
 import { describeStatus, formatStatus, statusCategory, STATUS_PROCESSING_FAILURE, STATUS_SOP_CLASS_NOT_SUPPORTED } from '../../dicom/dimse/status.js';
 import { cStore } from '../../dicom/dimse/store.js';
 import { AssociationAbortedError, AssociationRejectedError, DicomError, DicomTimeoutError } from '../../dicom/errors.js';
-import { transferSyntaxInfo } from '../../dicom/part10/transfer-syntax.js';
+import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxInfo } from '../../dicom/part10/transfer-syntax.js';
 import { ERR_CONNECT, ERR_NOT_ESTABLISHED } from '../../dicom/ul/association.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { CloseReason } from '../../dicom/ul/primitives.js';
@@ -276,6 +276,20 @@ class SourceReadError extends Error {
   }
 }
 
+/**
+ * A deflated dataset is a bitstream of any length; PS3.5 §A.5 pads an odd one with a trailing
+ * NUL, and DCMTK refuses odd fragments ("Odd Fragment Length"). Other syntaxes are even by
+ * construction and are sent exactly as stored.
+ */
+async function* evenLength(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    yield chunk;
+  }
+  if (total % 2 === 1) yield Buffer.alloc(1);
+}
+
 async function* guarded(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
   let finished = false;
@@ -396,7 +410,7 @@ async function sendOnOneAssociation(
       const rsp = await cStore(user, assoc, pcId, {
         sopClassUid: instance.sopClassUid,
         sopInstanceUid: instance.sopInstanceUid,
-        dataset: guarded(dataset),
+        dataset: instance.transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN ? evenLength(guarded(dataset)) : guarded(dataset),
         timeoutMs: options.responseTimeoutMs,
       });
       cursor.next++;

@@ -5,11 +5,11 @@
  *
  * Hand-written: no npm library streams DICOM networking both ways without re-encoding
  * (dcmjs-dimse assembles the whole dataset in memory and ignores socket backpressure). Here the
- * payload is never concatenated: each PDV is a view into a chunk of the source, a PDU that
- * straddles two source chunks simply carries two PDVs, and at most one PDU's worth of views is
- * held while the next chunk is awaited (to know which fragment is the last).
+ * payload is not concatenated: each fragment is a view into a chunk of the source unless it
+ * straddles chunks, and at most one PDU's worth is held while the next chunk is awaited (to
+ * know which fragment is the last).
  */
-import type { PDataChannel, Pdv } from '../ul/primitives.js';
+import type { PDataChannel } from '../ul/primitives.js';
 import { DimseProtocolError } from './command.js';
 
 /** PDV item overhead inside a P-DATA-TF: item length (4), context ID (1), control header (1). */
@@ -26,53 +26,55 @@ export const MAX_SEND_PDU_LENGTH = 1024 * 1024;
  */
 export function sendPduLength(peerMaxPduLength: number): number {
   if (peerMaxPduLength === 0) return UNLIMITED_SEND_PDU_LENGTH;
-  if (peerMaxPduLength < PDV_ITEM_OVERHEAD + 1) {
+  if (peerMaxPduLength < PDV_ITEM_OVERHEAD + 2) {
     throw new DimseProtocolError(`peer maximum PDU length ${peerMaxPduLength} cannot hold a PDV`);
   }
   return Math.min(peerMaxPduLength, MAX_SEND_PDU_LENGTH);
 }
 
-/** Packs views of source chunks into PDUs of at most `pduLength` variable-field bytes. */
+/**
+ * Packs the source into P-DATA-TF PDUs of at most `pduLength` variable-field bytes, each
+ * carrying exactly ONE fragment of even length (but the last): DCMTK aborts on a second PDV in
+ * a PDU ("Unexpected PDV type") and on odd fragments ("Odd Fragment Length"). A fragment is a
+ * view of one source chunk when it lies within it; only a fragment that straddles chunk
+ * boundaries is copied together (at most one PDU's worth).
+ */
 class PduPacker {
-  private pdvs: Pdv[] = [];
-  private used = 0;
+  private pieces: Buffer[] = [];
+  private size = 0;
+  /** Data bytes per fragment: the PDU less the PDV item header, rounded down to even. */
+  private readonly capacity: number;
 
   constructor(
     private readonly channel: PDataChannel,
     private readonly pcId: number,
     private readonly isCommand: boolean,
-    private readonly pduLength: number,
-  ) {}
+    pduLength: number,
+  ) {
+    this.capacity = (pduLength - PDV_ITEM_OVERHEAD) & ~1;
+  }
 
   async add(chunk: Buffer): Promise<void> {
     let off = 0;
     while (off < chunk.length) {
-      let room = this.pduLength - this.used - PDV_ITEM_OVERHEAD;
-      if (room <= 0) {
-        // The held PDU is full and more data exists, so none of its PDVs is the last.
-        await this.flush();
-        room = this.pduLength - PDV_ITEM_OVERHEAD;
-      }
-      const n = Math.min(room, chunk.length - off);
-      this.pdvs.push({ pcId: this.pcId, isCommand: this.isCommand, isLast: false, data: chunk.subarray(off, off + n) });
-      this.used += PDV_ITEM_OVERHEAD + n;
+      // A full fragment is sent only once more data exists, so it is known not to be the last.
+      if (this.size === this.capacity) await this.flush(false);
+      const n = Math.min(this.capacity - this.size, chunk.length - off);
+      this.pieces.push(chunk.subarray(off, off + n));
+      this.size += n;
       off += n;
     }
   }
 
   async finish(): Promise<void> {
-    if (this.pdvs.length === 0) {
-      this.pdvs.push({ pcId: this.pcId, isCommand: this.isCommand, isLast: false, data: Buffer.alloc(0) });
-    }
-    this.pdvs[this.pdvs.length - 1]!.isLast = true;
-    await this.flush();
+    await this.flush(true);
   }
 
-  private async flush(): Promise<void> {
-    const pdvs = this.pdvs;
-    this.pdvs = [];
-    this.used = 0;
-    await this.channel.sendPData(pdvs);
+  private async flush(isLast: boolean): Promise<void> {
+    const data = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.size);
+    this.pieces = [];
+    this.size = 0;
+    await this.channel.sendPData([{ pcId: this.pcId, isCommand: this.isCommand, isLast, data }]);
   }
 }
 

@@ -30,6 +30,9 @@ async function* chunks(buf: Buffer, sizes: number[]): AsyncGenerator<Buffer> {
 function checkStream(ch: FakeChannel, payload: Buffer, maxPdu: number, isCommand: boolean): void {
   const all = ch.sentPdvs();
   for (const pdu of ch.sent) assert.ok(pduSize(pdu) <= maxPdu, `PDU of ${pduSize(pdu)} > ${maxPdu}`);
+  // DCMTK aborts on a second PDV in one PDU and on odd fragments: one PDV per PDU, even but the last.
+  for (const pdu of ch.sent) assert.equal(pdu.length, 1, 'one PDV per PDU');
+  for (const pdv of all.slice(0, -1)) assert.equal(pdv.data.length % 2, 0, `odd fragment of ${pdv.data.length} bytes`);
   assert.ok(all.every((p) => p.isCommand === isCommand && p.pcId === 5));
   assert.deepEqual(all.map((p) => p.isLast), all.map((_, i) => i === all.length - 1));
   assert.ok(Buffer.concat(all.map((p) => p.data)).equals(payload));
@@ -39,7 +42,7 @@ describe('fragmenter (PS3.8 §9.3.5, Annex D.1, Annex E)', () => {
   it('derives the PDU size from the peer maximum', () => {
     assert.equal(sendPduLength(0), UNLIMITED_SEND_PDU_LENGTH);
     assert.equal(sendPduLength(16384), 16384);
-    assert.throws(() => sendPduLength(6), DimseProtocolError);
+    assert.throws(() => sendPduLength(7), DimseProtocolError);
   });
 
   it('splits a Buffer data set into PDUs within the maximum, last flag only at the end', async () => {
@@ -69,7 +72,7 @@ describe('fragmenter (PS3.8 §9.3.5, Annex D.1, Annex E)', () => {
   it('packs source chunks of any size into full PDUs without changing the bytes (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 7, max: 300 }),
+        fc.integer({ min: 8, max: 300 }),
         fc.integer({ min: 0, max: 3000 }),
         fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 5 }),
         async (maxPdu, size, sizes) => {
@@ -77,8 +80,8 @@ describe('fragmenter (PS3.8 §9.3.5, Annex D.1, Annex E)', () => {
           const payload = randomBytes(size);
           await sendDataset(ch, 5, chunks(payload, sizes));
           checkStream(ch, payload, maxPdu, false);
-          // Every PDU but the last is too full to hold one more data byte.
-          for (const pdu of ch.sent.slice(0, -1)) assert.ok(pduSize(pdu) > maxPdu - PDV_ITEM_OVERHEAD - 1);
+          // Every PDU but the last is full: no room for two more data bytes.
+          for (const pdu of ch.sent.slice(0, -1)) assert.ok(pduSize(pdu) > maxPdu - 2);
         },
       ),
     );
