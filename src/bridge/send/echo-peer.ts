@@ -8,16 +8,14 @@
  * module only puts the repo's own requestor and cEcho together and words their errors.
  */
 import { performance } from 'node:perf_hooks';
-import { DimseServiceUser, cEcho } from '../../dicom/dimse/echo.js';
+import { cEcho } from '../../dicom/dimse/echo.js';
 import { STATUS_SUCCESS } from '../../dicom/dimse/status.js';
 import { VERIFICATION_SOP_CLASS } from '../../dicom/dimse/sop-classes.js';
 import { DicomTimeoutError } from '../../dicom/errors.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../../dicom/part10/transfer-syntax.js';
 import { noopLogger, type Logger } from '../../dicom/ul/logger.js';
-import type { CloseReason } from '../../dicom/ul/primitives.js';
-import { requestAssociation, type RequestorAssociation } from '../../dicom/ul/requestor.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
-import { explainAssociationError, formatDuration, statusPhrase, type SendTarget } from './store-sender.js';
+import { openScuSession, type ScuSession, type SendTarget } from './scu-session.js';
+import { explainAssociationError, formatDuration, statusPhrase } from './store-sender.js';
 
 /** Result of {@link echoPeer}: the C-ECHO round trip, or why the PACS cannot be used. */
 export type EchoResult = { ok: true; rttMs: number } | { ok: false; reason: string };
@@ -35,43 +33,21 @@ const ECHO_MAX_PDU_LENGTH = 16384;
 export async function echoPeer(target: SendTarget, options: { timeoutMs: number; log?: Logger }): Promise<EchoResult> {
   const log = (options.log ?? noopLogger).child({ peer: `${target.host}:${target.port}`, calledAet: target.calledAeTitle });
   const where = `${target.host}:${target.port}`;
-  let assoc: RequestorAssociation;
+  let session: ScuSession;
   try {
-    assoc = await requestAssociation({
-      host: target.host,
-      port: target.port,
-      callingAeTitle: target.callingAeTitle,
-      calledAeTitle: target.calledAeTitle,
-      contexts: [{ pcId: 1, abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] }],
-      maxPduLength: ECHO_MAX_PDU_LENGTH,
-      connectTimeoutMs: options.timeoutMs,
-      artimTimeoutMs: options.timeoutMs,
-      implementationClassUid: IMPLEMENTATION_CLASS_UID,
-      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-      log,
-    });
+    session = await openScuSession(
+      target,
+      [{ pcId: 1, abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] }],
+      { maxPduLength: ECHO_MAX_PDU_LENGTH, timeoutMs: options.timeoutMs, log },
+    );
   } catch (err) {
     const { reason } = explainAssociationError(err, target, options.timeoutMs);
     log.warn({ err }, `echo: ${reason}`);
     return { ok: false, reason };
   }
-
-  const user = new DimseServiceUser(assoc, log);
-  let peerEnded: CloseReason | null = null;
-  let weAborted = false;
-  assoc.setHandler({
-    onPData: (pdvs) => user.onPData(pdvs),
-    onClose: (reason) => {
-      if (!weAborted) peerEnded = reason;
-      user.onClose(reason);
-    },
-  });
+  const { assoc, user } = session;
   const fail = async (reason: string, err?: unknown): Promise<EchoResult> => {
-    if (peerEnded === null) {
-      weAborted = true;
-      assoc.abort();
-    }
-    await assoc.closed;
+    await session.abort();
     log.warn({ err }, `echo: ${reason}`);
     return { ok: false, reason };
   };
@@ -84,7 +60,7 @@ export async function echoPeer(target: SendTarget, options: { timeoutMs: number;
     ({ status } = await cEcho(user, assoc, 1, { timeoutMs: options.timeoutMs }));
     rttMs = performance.now() - started;
   } catch (err) {
-    const ended = peerEnded as CloseReason | null;
+    const ended = session.peerEnded();
     if (err instanceof DicomTimeoutError) return fail(`no C-ECHO response from ${where} within ${formatDuration(options.timeoutMs)} (timed out)`, err);
     if (ended === 'aborted') return fail('the PACS aborted the association', err);
     return fail(`the connection to ${where} was lost before the C-ECHO response`, err);
@@ -95,11 +71,7 @@ export async function echoPeer(target: SendTarget, options: { timeoutMs: number;
   } catch (err) {
     // The echo itself succeeded; a PACS that drops the connection instead of releasing is common.
     log.warn({ err }, 'echo: A-RELEASE failed after a successful C-ECHO');
-    if (peerEnded === null) {
-      weAborted = true;
-      assoc.abort();
-    }
-    await assoc.closed;
+    await session.abort();
   }
   log.info({ rttMs }, 'echo: C-ECHO succeeded');
   return { ok: true, rttMs };

@@ -10,9 +10,10 @@
  * the bytes sent. The DICOM side (is an entry Part 10, which SOP instance) reuses parseFileMeta
  * on the head of each entry only (PS3.10 §7.1), so memory stays bounded whatever the archive.
  */
-import { open as openFile } from 'node:fs/promises';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { createReadStream } from 'node:fs';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { crc32, createInflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { DatasetDecodeError } from '../../dicom/errors.js';
 import { parseFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
@@ -41,6 +42,9 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = Object.freeze({
 export const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
 
 /** Most bytes of an entry's head read to find its file meta (PS3.10 §7.1). */
+/** Read size for entry data: few thread-pool round trips per instance. */
+const READ_CHUNK_BYTES = 256 * 1024;
+
 export const MAX_FILE_META_BYTES = 64 * 1024;
 
 /** Media Storage Directory Storage: a DICOMDIR, which is never sent (PS3.4 Annex B.5, PS3.10 §8.6). */
@@ -207,16 +211,24 @@ class DatasetSlice extends Transform {
   private remainingSkip: number;
   private crc = 0;
 
+  private bytes = 0;
+
   constructor(
     skip: number,
     private readonly expectedCrc: number | undefined,
     private readonly entryName: string,
+    private readonly expectedBytes?: number,
   ) {
     super();
     this.remainingSkip = skip;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.expectedBytes !== undefined && this.bytes > this.expectedBytes) {
+      callback(entryError(this.entryName, `more data than the ${this.expectedBytes} bytes its header declares (archive is corrupt)`));
+      return;
+    }
     if (this.expectedCrc !== undefined) this.crc = crc32(chunk, this.crc);
     if (this.remainingSkip >= chunk.length) {
       this.remainingSkip -= chunk.length;
@@ -229,6 +241,10 @@ class DatasetSlice extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    if (this.expectedBytes !== undefined && this.bytes !== this.expectedBytes) {
+      callback(entryError(this.entryName, `${this.bytes} bytes instead of the ${this.expectedBytes} its header declares (archive is corrupt)`));
+      return;
+    }
     if (this.expectedCrc !== undefined && this.crc !== this.expectedCrc) {
       callback(entryError(this.entryName, `CRC-32 mismatch (archive is corrupt): expected ${hex(this.expectedCrc)}, got ${hex(this.crc)}`));
       return;
@@ -255,8 +271,10 @@ interface DataRange {
 export class OutboxZip {
   private readonly reading = new Set<Readable>();
   private closed = false;
+  private data: Promise<FileHandle> | undefined;
 
   private constructor(
+    private readonly path: string,
     private readonly zip: ZipFile,
     private readonly entries: ReadonlyMap<string, Entry>,
     /** The DICOM instances, in central directory order. */
@@ -281,7 +299,7 @@ export class OutboxZip {
     // yauzl may report a late error (e.g. on closing the file); the scan below handles its own.
     zip.on('error', () => undefined);
     try {
-      return await OutboxZip.scan(zip, lim);
+      return await OutboxZip.scan(path, zip, lim);
     } catch (err) {
       zip.close();
       if (err instanceof OutboxZipError) throw err;
@@ -289,7 +307,7 @@ export class OutboxZip {
     }
   }
 
-  private static async scan(zip: ZipFile, lim: ZipLimits): Promise<OutboxZip> {
+  private static async scan(path: string, zip: ZipFile, lim: ZipLimits): Promise<OutboxZip> {
     if (zip.entryCount > lim.maxEntries) {
       throw new OutboxZipError(`too many entries: ${zip.entryCount} (limit ${lim.maxEntries})`);
     }
@@ -340,7 +358,7 @@ export class OutboxZip {
     }
     checkOverlaps(ranges);
     if (instances.length === 0) throw new OutboxZipError('no DICOM instance in the ZIP');
-    return new OutboxZip(zip, entries, instances, skipped);
+    return new OutboxZip(path, zip, entries, instances, skipped);
   }
 
   private static async classify(zip: ZipFile, entry: Entry, instances: ZipInstance[], skipped: SkippedEntry[]): Promise<void> {
@@ -401,25 +419,51 @@ export class OutboxZip {
     // Read from byte 0 even when stored: the CRC-32 covers the file meta too, and deflated
     // data can only be inflated from its start. The skipped head is a few hundred bytes.
     let source: Readable;
+    let raw: Readable;
     try {
-      source = await openStream(this.zip, entry);
+      ({ source, raw } = await this.openEntryData(entry));
     } catch (err) {
       throw entryError(instance.entryName, yauzlReason(err), err);
     }
-    const slice = new DatasetSlice(instance.datasetOffset, entry.crc32, instance.entryName);
+    const slice = new DatasetSlice(instance.datasetOffset, entry.crc32, instance.entryName, entry.uncompressedSize);
+    if (raw !== source) raw.on('error', (err) => slice.destroy(entryError(instance.entryName, yauzlReason(err), err)));
     source.on('error', (err) => {
       slice.destroy(err instanceof OutboxZipError ? err : entryError(instance.entryName, yauzlReason(err), err));
     });
     slice.on('close', () => {
       this.reading.delete(slice);
-      if (!source.destroyed) {
-        source.unpipe(slice);
-        source.destroy();
-      }
+      source.unpipe(slice);
+      // The raw stream reads the shared descriptor: destroying it would close that, so it is
+      // only stopped; the inflater, if any, is destroyed.
+      raw.unpipe();
+      raw.pause();
+      if (source !== raw) source.destroy();
     });
     this.reading.add(slice);
     source.pipe(slice);
     return slice;
+  }
+
+  /**
+   * The entry's data as stored, read straight from the file in large chunks (yauzl's own
+   * stream reads 16 KiB at a time, a thread-pool round trip each) and inflated when deflated.
+   * Sizes and CRC are checked by the DatasetSlice that follows.
+   */
+  private async openEntryData(entry: Entry): Promise<{ source: Readable; raw: Readable }> {
+    const header = await new Promise<{ fileDataStart: number }>((resolve, reject) => {
+      this.zip.readLocalFileHeader(entry, { minimal: true }, (err, local) => (err ? reject(err) : resolve(local)));
+    });
+    const raw: Readable = entry.compressedSize === 0
+      ? Readable.from([])
+      : createReadStream('', { fd: (await this.dataHandle()).fd, autoClose: false, emitClose: false, start: header.fileDataStart, end: header.fileDataStart + entry.compressedSize - 1, highWaterMark: READ_CHUNK_BYTES });
+    if (entry.compressionMethod === 0) return { source: raw, raw };
+    return { source: raw.pipe(createInflateRaw({ chunkSize: READ_CHUNK_BYTES })), raw };
+  }
+
+  /** One descriptor for every entry's data (positional reads), opened on first use. */
+  private dataHandle(): Promise<FileHandle> {
+    this.data ??= openFile(this.path, 'r');
+    return this.data;
   }
 
   /** Closes the archive; datasets still being read are ended with an error. */
@@ -430,6 +474,7 @@ export class OutboxZip {
     const closedEvent = new Promise<void>((resolve) => this.zip.once('close', () => resolve()));
     this.zip.close();
     await closedEvent;
+    await this.data?.then((handle) => handle.close(), () => undefined);
   }
 }
 

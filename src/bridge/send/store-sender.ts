@@ -10,7 +10,7 @@
  * module only plans and orchestrates; the bytes go through the repo's own requestor and
  * cStore, which send exactly the bytes read, one PDU at a time.
  */
-import { DimseServiceUser, ERR_ASSOCIATION_CLOSED } from '../../dicom/dimse/echo.js';
+import { ERR_ASSOCIATION_CLOSED } from '../../dicom/dimse/echo.js';
 import { describeStatus, formatStatus, statusCategory, STATUS_PROCESSING_FAILURE, STATUS_SOP_CLASS_NOT_SUPPORTED } from '../../dicom/dimse/status.js';
 import { cStore } from '../../dicom/dimse/store.js';
 import { AssociationAbortedError, AssociationRejectedError, DicomError, DicomTimeoutError } from '../../dicom/errors.js';
@@ -18,18 +18,13 @@ import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxInfo } from '../../di
 import { ERR_CONNECT, ERR_NOT_ESTABLISHED } from '../../dicom/ul/association.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { CloseReason } from '../../dicom/ul/primitives.js';
-import { requestAssociation, type ProposedContext, type RequestorAssociation } from '../../dicom/ul/requestor.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
+import type { ProposedContext, RequestorAssociation } from '../../dicom/ul/requestor.js';
+import { openScuSession, type ScuSession, type SendTarget } from './scu-session.js';
 
 export type { ProposedContext } from '../../dicom/ul/requestor.js';
 
 /** Where to send: the PACS's address and the AE titles of both sides (PS3.8 §9.3.2). */
-export interface SendTarget {
-  host: string;
-  port: number;
-  callingAeTitle: string;
-  calledAeTitle: string;
-}
+export type { SendTarget } from './scu-session.js';
 
 /** One instance to store, as found in the file or ZIP entry (PS3.10 §7.1 file meta). */
 export interface OutgoingInstance {
@@ -352,41 +347,16 @@ async function sendOnOneAssociation(
   log: Logger,
   record: (r: InstanceResult) => void,
 ): Promise<void> {
-  let assoc: RequestorAssociation;
+  let session: ScuSession;
   try {
-    assoc = await requestAssociation({
-      host: target.host,
-      port: target.port,
-      callingAeTitle: target.callingAeTitle,
-      calledAeTitle: target.calledAeTitle,
-      contexts: cursor.plan.contexts,
-      maxPduLength: options.maxPduLength,
-      connectTimeoutMs: options.connectTimeoutMs,
-      artimTimeoutMs: options.connectTimeoutMs,
-      implementationClassUid: IMPLEMENTATION_CLASS_UID,
-      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-      log,
-    });
+    session = await openScuSession(target, cursor.plan.contexts, { maxPduLength: options.maxPduLength, timeoutMs: options.connectTimeoutMs, log });
   } catch (err) {
     const { reason, transient } = explainAssociationError(err, target, options.connectTimeoutMs);
     log.warn({ err, transient }, `send: ${reason}`);
     throw new SendError(reason, transient, { cause: err });
   }
-  const user = new DimseServiceUser(assoc, log);
-  let peerEnded: CloseReason | null = null;
-  let weAborted = false;
-  assoc.setHandler({
-    onPData: (pdvs) => user.onPData(pdvs),
-    onClose: (reason) => {
-      if (!weAborted) peerEnded = reason;
-      user.onClose(reason);
-    },
-  });
-  const abort = async (): Promise<void> => {
-    weAborted = true;
-    assoc.abort();
-    await assoc.closed;
-  };
+  const { assoc, user } = session;
+  const abort = () => session.abort();
   const pcIdOf = new Map(cursor.plan.contexts.map((c) => [contextKey(c.abstractSyntax, c.transferSyntaxes[0]!), c.pcId]));
   log.info({ assoc: assoc.id, proposed: cursor.plan.contexts.length, accepted: assoc.contexts.size }, 'send: association established');
 
@@ -423,11 +393,11 @@ async function sendOnOneAssociation(
         // The C-STORE is half sent: only an abort ends it. The next association goes on.
         cursor.next++;
         record(readFailure(instance, err.cause));
-        if (peerEnded === null) await abort();
+        await abort();
         return;
       }
-      const ended = peerEnded as CloseReason | null;
-      if (ended === null) await abort();
+      const ended = session.peerEnded();
+      await abort();
       const reason = lostText(err, ended, target, options.responseTimeoutMs);
       log.warn({ err, sopInstanceUid: instance.sopInstanceUid }, `send: ${reason}`);
       throw new SendError(reason, true, { cause: err });
@@ -438,7 +408,7 @@ async function sendOnOneAssociation(
   } catch (err) {
     // Every instance has its answer: a failed release loses nothing.
     log.warn({ err, assoc: assoc.id }, 'send: A-RELEASE failed after every instance was answered');
-    if (peerEnded === null) await abort();
+    await abort();
   }
 }
 

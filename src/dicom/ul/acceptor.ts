@@ -10,7 +10,7 @@
  * are raw connections that have not associated yet.
  */
 import net from 'node:net';
-import { Association } from './association.js';
+import { Association, SOCKET_HIGH_WATER_MARK } from './association.js';
 import type { Logger } from './logger.js';
 import { REJECT_LOCAL_LIMIT, checkAssociateRq, negotiateAsAcceptor } from './negotiation.js';
 import type { ContextDecision } from './negotiation.js';
@@ -64,7 +64,7 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
   const maxConnections = options.maxAssociations * 2 + 8;
   let closing = false;
 
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER_MARK }, (socket) => {
     if (closing || live.size >= maxConnections) {
       log.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, connections: live.size }, 'connection refused: too many connections');
       socket.destroy();

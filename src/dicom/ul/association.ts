@@ -32,6 +32,14 @@ import type { AcceptedContext, CloseReason, PDataChannel, PDataHandler, Pdv } fr
 import { Timer } from './timers.js';
 
 /** Error code of sendPData/release when the association is not (or no longer) established. */
+
+/**
+ * Bytes a socket may hold before write() asks the sender to wait. Node's 16 KiB default is one
+ * PDU at the usual 16 KiB maximum length, so every PDU would wait for 'drain' (an event-loop
+ * round trip each); 1 MiB lets a dataset flow while still bounding memory per association.
+ */
+export const SOCKET_HIGH_WATER_MARK = 1 << 20;
+
 export const ERR_NOT_ESTABLISHED = 'ERR_DICOM_NOT_ESTABLISHED';
 /** Error code of a failed TCP connect (the socket error is the cause). */
 export const ERR_CONNECT = 'ERR_DICOM_CONNECT';
@@ -345,7 +353,8 @@ export class Association implements PDataChannel {
 
   #connect(): void {
     const target = this.#target as ConnectTarget;
-    const socket = net.connect({ host: target.host, port: target.port });
+    // highWaterMark reaches the socket's stream options (Node ≥ 18.17) though @types/node 20 omits it.
+    const socket = net.connect({ host: target.host, port: target.port, highWaterMark: SOCKET_HIGH_WATER_MARK } as net.NetConnectOpts);
     this.#wait.start(target.connectTimeoutMs, () => {
       this.#error = new DicomTimeoutError('connect', `no TCP connection to ${this.peer} within ${target.connectTimeoutMs} ms`);
       this.#fire('Evt15', { source: 0, reason: 0 });

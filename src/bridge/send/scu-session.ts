@@ -1,0 +1,74 @@
+/**
+ * An association the bridge opens as SCU (C-ECHO, C-STORE): the repo's requestor with a DIMSE
+ * service user attached, and a record of how the peer ended it, so callers can tell "the PACS
+ * aborted" from their own abort when wording a failure.
+ */
+import { DimseServiceUser } from '../../dicom/dimse/echo.js';
+import type { Logger } from '../../dicom/ul/logger.js';
+import type { CloseReason } from '../../dicom/ul/primitives.js';
+import { requestAssociation, type ProposedContext, type RequestorAssociation } from '../../dicom/ul/requestor.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
+
+/** Where the bridge connects as SCU, and as whom. */
+export interface SendTarget {
+  host: string;
+  port: number;
+  callingAeTitle: string;
+  calledAeTitle: string;
+}
+
+/** An open SCU association. */
+export interface ScuSession {
+  assoc: RequestorAssociation;
+  user: DimseServiceUser;
+  /** How the peer ended the association; null while it is up or when we aborted it. */
+  peerEnded(): CloseReason | null;
+  /** A-ABORT unless the peer already ended it; resolves once the socket is closed. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Opens an association proposing `contexts`. `timeoutMs` bounds the TCP connect and the wait
+ * for the A-ASSOCIATE answer. Rejects with the requestor's errors (see requestAssociation).
+ */
+export async function openScuSession(
+  target: SendTarget,
+  contexts: ProposedContext[],
+  options: { maxPduLength: number; timeoutMs: number; log: Logger },
+): Promise<ScuSession> {
+  const assoc = await requestAssociation({
+    host: target.host,
+    port: target.port,
+    callingAeTitle: target.callingAeTitle,
+    calledAeTitle: target.calledAeTitle,
+    contexts,
+    maxPduLength: options.maxPduLength,
+    connectTimeoutMs: options.timeoutMs,
+    artimTimeoutMs: options.timeoutMs,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    log: options.log,
+  });
+  const user = new DimseServiceUser(assoc, options.log);
+  let ended: CloseReason | null = null;
+  let weAborted = false;
+  assoc.setHandler({
+    onPData: (pdvs) => user.onPData(pdvs),
+    onClose: (reason) => {
+      if (!weAborted) ended = reason;
+      user.onClose(reason);
+    },
+  });
+  return {
+    assoc,
+    user,
+    peerEnded: () => ended,
+    abort: async () => {
+      if (ended === null) {
+        weAborted = true;
+        assoc.abort();
+      }
+      await assoc.closed;
+    },
+  };
+}
