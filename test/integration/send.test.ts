@@ -36,6 +36,28 @@ async function expectedDataset(file: string): Promise<Buffer> {
 const REAL_FILES = ['CT_small.dcm', 'ExplVR_BigEnd.dcm', 'MR_small_implicit.dcm', 'image_dfl.dcm', 'JPEG-lossy.dcm',
   'SC_rgb_rle.dcm', 'JPEG2000.dcm', 'SC_rgb_dcmtk_+eb+cr.dcm', 'waveform_ecg.dcm', 'test-SR.dcm'].map((f) => join(PYDICOM, f));
 
+/**
+ * Receives a generated study with storescu, drops the bridge's own ZIP of it into Outbox_Auto
+ * and checks that every dataset reached the PACS byte for byte (`received` lists its files).
+ */
+async function roundTrip(bridge: Bridge, dir: string, count: number, received: () => Promise<Buffer[]>): Promise<void> {
+  const study = await writeStudy(dir, { count });
+  const zipped = nextEvents(bridge, 'study', 1);
+  await storescu(bridge.receivePort!, study.files);
+  const [made] = await zipped;
+  const sent = nextEvents(bridge, 'send', 1);
+  await copyFile(made!.path, join(bridge.layout.outboxAuto, 'roundtrip.zip'));
+  const [outcome] = await sent;
+  assert.equal(outcome!.status, 'Success', outcome!.reason);
+  assert.equal(outcome!.sent, count);
+  assert.deepEqual(await list(bridge.layout.outboxAuto), []);
+  const byUid = new Map((await received()).map((file) => {
+    const ds = datasetOf(file);
+    return [sopUidOf(ds), ds] as const;
+  }));
+  for (const [uid, dataset] of study.datasets) assert.ok(byUid.get(uid)?.equals(dataset), `${uid} arrived byte-identical`);
+}
+
 async function sendConfig(port: number, extra: Record<string, unknown> = {}) {
   return { send: { enabled: true, host: '127.0.0.1', port, calledAeTitle: 'PACS', callingAeTitle: 'CRYPE_DCM', retries: 2, retryDelaySeconds: 1, scanIntervalSeconds: 1, stableSeconds: 1, timeoutSeconds: 10, ...extra } };
 }
@@ -65,19 +87,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
     });
 
     test('round trip: a ZIP made by the bridge\'s own receive path is sent byte for byte', async () => {
-      const study = await writeStudy(join(work, 'roundtrip'), { count: 30 });
-      const zipped = nextEvents(bridge, 'study', 1);
-      await storescu(bridge.receivePort!, study.files);
-      const [made] = await zipped;
-      const sent = nextEvents(bridge, 'send', 1);
-      await copyFile(made!.path, join(bridge.layout.outboxAuto, 'roundtrip.zip'));
-      const [outcome] = await sent;
-      assert.equal(outcome!.status, 'Success', outcome!.reason);
-      assert.equal(outcome!.sent, 30);
-      assert.deepEqual(await list(bridge.layout.outboxAuto), []);
-      const received = await Promise.all((await scp.files()).map((f) => readFile(f)));
-      const byUid = new Map(received.map((file) => { const ds = datasetOf(file); return [sopUidOf(ds), ds]; }));
-      for (const [uid, dataset] of study.datasets) assert.ok(byUid.get(uid)?.equals(dataset), `${uid} arrived byte-identical`);
+      await roundTrip(bridge, join(work, 'roundtrip'), 30, async () => Promise.all((await scp.files()).map((f) => readFile(f))));
       const [row] = bridge.logBook.latest(1);
       assert.equal(row!.action, 'Send');
       assert.equal(row!.status, 'Success');
@@ -234,18 +244,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
     });
 
     test('round trip: a ZIP made by the bridge\'s own receive path is stored byte for byte', async () => {
-      const study = await writeStudy(join(work, 'roundtrip-orthanc'), { count: 12 });
-      const zipped = nextEvents(bridge, 'study', 1);
-      await storescu(bridge.receivePort!, study.files);
-      const [made] = await zipped;
-      const sent = nextEvents(bridge, 'send', 1);
-      await copyFile(made!.path, join(bridge.layout.outboxAuto, 'roundtrip.zip'));
-      const [outcome] = await sent;
-      assert.equal(outcome!.status, 'Success', outcome!.reason);
-      assert.deepEqual(await list(bridge.layout.outboxAuto), []);
-      const stored = new Map((await Promise.all((await orthanc.instanceIds()).map((id) => orthanc.file(id))))
-        .map((file) => { const ds = datasetOf(file); return [sopUidOf(ds), ds] as const; }));
-      for (const [uid, dataset] of study.datasets) assert.ok(stored.get(uid)?.equals(dataset), `${uid} stored byte-identical`);
+      await roundTrip(bridge, join(work, 'roundtrip-orthanc'), 12, async () => Promise.all((await orthanc.instanceIds()).map((id) => orthanc.file(id))));
       assert.equal(bridge.logBook.latest(1)[0]!.status, 'Success');
     });
 
