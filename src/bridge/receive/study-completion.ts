@@ -54,9 +54,12 @@ export class StudyCompletion {
   /** Queues a complete study; never rejects (failures are handled and logged). */
   enqueue(study: StagedStudy): Promise<void> {
     this.pending += 1;
-    const run = this.queue.then(() => this.complete(study)).finally(() => {
-      this.pending -= 1;
-    });
+    const run = this.queue
+      .then(() => this.complete(study))
+      .catch((err: unknown) => this.deps.log.error({ err, study: study.key }, 'study completion failed; the folder stays for the next start'))
+      .finally(() => {
+        this.pending -= 1;
+      });
     this.queue = run;
     return run;
   }

@@ -79,9 +79,12 @@ export class OutboxSender {
   /** Queues a claimed ZIP; never rejects. */
   enqueue(claimedPath: string): Promise<void> {
     this.pending += 1;
-    const run = this.queue.then(() => (this.stopping.signal.aborted ? undefined : this.send(claimedPath))).finally(() => {
-      this.pending -= 1;
-    });
+    const run = this.queue
+      .then(() => (this.stopping.signal.aborted ? undefined : this.send(claimedPath)))
+      .catch((err: unknown) => this.deps.log.error({ err, zip: claimedPath }, 'sending failed unexpectedly; the ZIP stays claimed for the next start'))
+      .finally(() => {
+        this.pending -= 1;
+      });
     this.queue = run;
     return run;
   }
