@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename, fsyncDir } from '../durable-fs.js';
+import { SerialQueue } from '../serial-queue.js';
 import { buildZipName, uniqueZipPath } from '../naming/zip-name.js';
 import type { StorageLayout } from '../storage-layout.js';
 import { isoDate, studyFields } from '../study-fields.js';
@@ -41,32 +42,25 @@ const describe = (zipped: ZippedStudy) => studyFields(zipped.attributes);
 
 /** Serialises completions and runs each one. */
 export class StudyCompletion {
-  private queue: Promise<void> = Promise.resolve();
-  private pending = 0;
+  private readonly queue: SerialQueue;
 
-  constructor(private readonly deps: StudyCompletionDeps) {}
+  constructor(private readonly deps: StudyCompletionDeps) {
+    this.queue = new SerialQueue((err) => deps.log.error({ err }, 'study completion failed; the folder stays for the next start'));
+  }
 
   /** Studies waiting or being zipped. */
   get backlog(): number {
-    return this.pending;
+    return this.queue.size;
   }
 
   /** Queues a complete study; never rejects (failures are handled and logged). */
   enqueue(study: StagedStudy): Promise<void> {
-    this.pending += 1;
-    const run = this.queue
-      .then(() => this.complete(study))
-      .catch((err: unknown) => this.deps.log.error({ err, study: study.key }, 'study completion failed; the folder stays for the next start'))
-      .finally(() => {
-        this.pending -= 1;
-      });
-    this.queue = run;
-    return run;
+    return this.queue.push(() => this.complete(study));
   }
 
   /** Resolves when everything queued so far is done. */
   idle(): Promise<void> {
-    return this.queue;
+    return this.queue.idle();
   }
 
   private async complete(study: StagedStudy): Promise<void> {

@@ -15,6 +15,7 @@ import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename } from '../durable-fs.js';
+import { SerialQueue } from '../serial-queue.js';
 import type { StorageLayout } from '../storage-layout.js';
 import { isoDate, STUDY_FIELD_TAGS, studyFields } from '../study-fields.js';
 import { originalZipName } from './outbox-watcher.js';
@@ -65,39 +66,32 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 
 /** Sends claimed ZIPs one at a time. */
 export class OutboxSender {
-  private queue: Promise<void> = Promise.resolve();
-  private pending = 0;
+  private readonly queue: SerialQueue;
   private readonly stopping = new AbortController();
 
-  constructor(private readonly deps: OutboxSenderDeps) {}
+  constructor(private readonly deps: OutboxSenderDeps) {
+    this.queue = new SerialQueue((err) => deps.log.error({ err }, 'sending failed unexpectedly; the ZIP stays claimed for the next start'));
+  }
 
   /** ZIPs claimed and not finished. */
   get backlog(): number {
-    return this.pending;
+    return this.queue.size;
   }
 
   /** Queues a claimed ZIP; never rejects. */
   enqueue(claimedPath: string): Promise<void> {
-    this.pending += 1;
-    const run = this.queue
-      .then(() => (this.stopping.signal.aborted ? undefined : this.send(claimedPath)))
-      .catch((err: unknown) => this.deps.log.error({ err, zip: claimedPath }, 'sending failed unexpectedly; the ZIP stays claimed for the next start'))
-      .finally(() => {
-        this.pending -= 1;
-      });
-    this.queue = run;
-    return run;
+    return this.queue.push(() => (this.stopping.signal.aborted ? Promise.resolve() : this.send(claimedPath)));
   }
 
   /** Resolves when everything queued so far is done. */
   idle(): Promise<void> {
-    return this.queue;
+    return this.queue.idle();
   }
 
   /** Stops between instances; an unfinished ZIP stays claimed and is sent again at next start. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await this.queue;
+    await this.queue.idle();
   }
 
   private async send(claimedPath: string): Promise<void> {

@@ -15,8 +15,8 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { DatasetDecodeError } from '../../../../src/dicom/errors.js';
 import { readFileMeta, type FileMeta } from '../../../../src/dicom/part10/file-meta.js';
-import { DatasetRewriter } from '../../../../src/dicom/part10/rewrite.js';
 import { TAGS } from '../../../../src/dicom/part10/tags.js';
+import { rewriteBytes } from '../../../support/rewrite-driver.js';
 
 const run = promisify(execFile);
 const DATA = '/usr/lib/python3/dist-packages/pydicom/data';
@@ -61,29 +61,9 @@ function trimmed(b: Buffer): Buffer {
   return b.subarray(0, end);
 }
 
-async function rewriteChunks(
-  ts: string,
-  data: Buffer,
-  cuts: readonly number[],
-): Promise<{ out: Buffer; rw: DatasetRewriter }> {
-  const rw = new DatasetRewriter({ transferSyntaxUid: ts, capture: CAPTURE });
-  const out: Buffer[] = [];
-  rw.on('data', (c: Buffer) => out.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    rw.on('end', resolve);
-    rw.on('error', reject);
-  });
-  let pos = 0;
-  let i = 0;
-  while (pos < data.length) {
-    const size = Math.max(1, cuts.length === 0 ? data.length : (cuts[i++ % cuts.length] ?? 1));
-    rw.write(data.subarray(pos, pos + size));
-    pos += size;
-  }
-  rw.end();
-  await done;
-  return { out: Buffer.concat(out), rw };
-}
+/** The corpus reads with capture only: the output must equal the input. */
+const rewriteChunks = (ts: string, data: Buffer, cuts: readonly number[]) =>
+  rewriteBytes({ transferSyntaxUid: ts, capture: CAPTURE }, data, cuts);
 
 interface Entry {
   path: string;

@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { buildFileMeta, readFileMeta } from '../../../../src/dicom/part10/file-meta.js';
-import { DatasetRewriter, type DatasetRewriterOptions } from '../../../../src/dicom/part10/rewrite.js';
 import { DatasetScanner, type ElementHeader } from '../../../../src/dicom/part10/scanner.js';
 import { TAGS } from '../../../../src/dicom/part10/tags.js';
 import {
@@ -19,6 +18,7 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   transferSyntaxInfo,
 } from '../../../../src/dicom/part10/transfer-syntax.js';
+import { rewriteBytes } from '../../../support/rewrite-driver.js';
 
 const run = promisify(execFile);
 const DATA = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
@@ -97,30 +97,6 @@ function sample(enc: Enc, patientName: Buffer, studyUid: Buffer, withGroupLength
     el(enc, 0x0040a160, 'UT', txt('some text')),
     el(enc, TAGS.PixelData, 'OB', Buffer.from([1, 2, 3, 4, 5, 6, 7, 8])),
   ]);
-}
-
-async function rewriteBytes(
-  options: DatasetRewriterOptions,
-  data: Buffer,
-  cuts: readonly number[] = [],
-): Promise<{ out: Buffer; rw: DatasetRewriter }> {
-  const rw = new DatasetRewriter(options);
-  const out: Buffer[] = [];
-  rw.on('data', (c: Buffer) => out.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    rw.on('end', resolve);
-    rw.on('error', reject);
-  });
-  let pos = 0;
-  let i = 0;
-  while (pos < data.length) {
-    const size = Math.max(1, cuts.length === 0 ? data.length : (cuts[i++ % cuts.length] ?? 1));
-    rw.write(data.subarray(pos, pos + size));
-    pos += size;
-  }
-  rw.end();
-  await done;
-  return { out: Buffer.concat(out), rw };
 }
 
 const setTo = (text: string) => ({ tag: TAGS.PatientName, edit: () => Buffer.from(text, 'latin1') });
