@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests talk to, when they are missing: the tests use real
-# DICOM peers (DCMTK, GDCM) and real sample files (python3-pydicom's data folder), never mocks.
+# DICOM peers (DCMTK, GDCM, Orthanc), real sample files (python3-pydicom's data folder) and a
+# real browser (Debian's chromium, driven by playwright-core), never mocks.
 # Needs root (or sudo) and Debian's apt repositories.
 set -euo pipefail
 need=()
@@ -8,6 +9,7 @@ command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
 command -v gdcmscu >/dev/null 2>&1 || need+=(libgdcm-tools)
 command -v Orthanc >/dev/null 2>&1 || need+=(orthanc)
 [ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need+=(python3-pydicom)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the admin GUI tests drive it with playwright-core
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then

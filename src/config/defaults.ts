@@ -48,6 +48,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
   gui: {
     host: '127.0.0.1',
     port: 8104,
+    password: '',
   },
   log: {
     level: 'info',

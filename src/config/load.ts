@@ -18,6 +18,9 @@ export interface ParseConfigOptions {
   baseDir: string;
 }
 
+/** Keys whose values are secrets. */
+const SECRET_KEYS = new Set(['gui.password']);
+
 function valueAt(root: unknown, keys: readonly PropertyKey[]): unknown {
   let current: unknown = root;
   for (const key of keys) {
@@ -36,8 +39,9 @@ function toIssues(json: unknown, zodIssues: readonly z.core.$ZodIssue[]): Config
       for (const key of issue.keys) unknownKeys.push(configIssue([...where, key].join('.'), RULES.unknownKey));
       continue;
     }
-    const value = valueAt(json, issue.path);
     const key = where.join('.');
+    // A secret is never echoed back into a message, a log line or the GUI.
+    const value = SECRET_KEYS.has(key) ? undefined : valueAt(json, issue.path);
     others.push(value === undefined ? configIssue(key, issue.message) : configIssue(key, issue.message, value));
   }
   // A typo is the likeliest cause of everything else, so it is reported first.

@@ -21,6 +21,7 @@ export const RULES = {
   ipAddress: 'must be an IP address, e.g. "127.0.0.1"',
   peerHost: 'must be an IPv4 address or a host name, or empty',
   peerHostRequired: 'must be set when send.enabled is true',
+  guiPassword: 'must be set (at least 12 characters) when gui.host is not a loopback address',
   logLevel: 'must be one of "trace", "debug", "info", "warn", "error"',
   unknownKey: 'unknown key',
   intRange: (min: number, max: number) => `must be an integer from ${min} to ${max}`,
@@ -138,8 +139,27 @@ const sendSchema = z
   })
   .prefault({});
 
+/** True for 127.0.0.0/8 and ::1 (and ::ffff:127.x.y.z): addresses only this machine can reach. */
+export function isLoopbackAddress(host: string): boolean {
+  const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
+  if (isIPv4(v4)) return v4.startsWith('127.');
+  return host === '::1' || host === '0:0:0:0:0:0:0:1';
+}
+
 const guiSchema = z
-  .strictObject({ host: ipAddress(D.gui.host), port: int(1, 65535, D.gui.port) }, { error: RULES.object })
+  .strictObject(
+    {
+      host: ipAddress(D.gui.host),
+      port: int(1, 65535, D.gui.port),
+      password: z.string({ error: RULES.guiPassword }).default(D.gui.password),
+    },
+    { error: RULES.object },
+  )
+  .superRefine((g, ctx) => {
+    if (isIP(g.host) !== 0 && !isLoopbackAddress(g.host) && g.password.length < 12) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: RULES.guiPassword, input: '(hidden)' });
+    }
+  })
   .prefault({});
 
 const logSchema = z
@@ -215,7 +235,12 @@ export interface Config {
     /** Connect, association and per-response timeout. */
     timeoutSeconds: number;
   };
-  gui: { host: string; port: number };
+  gui: {
+    host: string;
+    port: number;
+    /** Required (12+ characters) when `host` is not loopback; HTTP Basic password. Never logged or sent to the page. */
+    password: string;
+  };
   log: { level: LogLevel };
 }
 
