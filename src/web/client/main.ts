@@ -1,0 +1,102 @@
+/**
+ * The admin GUI's entry point (SPEC §7): finds the page's fixed elements, switches the two
+ * tabs, loads the data and connects the live event stream.
+ *
+ * Plain TypeScript modules compiled by tsc and served as they are: the page is two tabs and a
+ * strip, small enough that a framework or bundler would be most of the code shipped.
+ */
+import { connectEvents, getJson, type BridgeStatus } from './api.js';
+import { createFolderDialog } from './folder-dialog.js';
+import { createLogbookView } from './logbook-view.js';
+import { createSettingsView } from './settings-view.js';
+import { createStatusStrip } from './status-strip.js';
+
+type TabName = 'logbook' | 'settings';
+const TABS: readonly TabName[] = ['logbook', 'settings'];
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`index.html has no #${id}`);
+  return el as T;
+}
+
+/** Shows one tab's panel and hides the other; the choice is kept in the address (#settings). */
+function selectTab(name: TabName, focus = false): void {
+  for (const tab of TABS) {
+    const button = byId<HTMLButtonElement>(`tab-${tab}`);
+    const selected = tab === name;
+    button.setAttribute('aria-selected', String(selected));
+    button.tabIndex = selected ? 0 : -1;
+    byId(`panel-${tab}`).hidden = !selected;
+    if (selected && focus) button.focus();
+  }
+  const hash = name === 'logbook' ? '' : `#${name}`;
+  if (location.hash !== hash) history.replaceState(null, '', hash === '' ? location.pathname : hash);
+}
+
+function setUpTabs(): void {
+  TABS.forEach((tab, i) => {
+    const button = byId<HTMLButtonElement>(`tab-${tab}`);
+    button.addEventListener('click', () => selectTab(tab));
+    // Arrow keys move between tabs (WAI-ARIA tabs pattern).
+    button.addEventListener('keydown', (event) => {
+      if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+      const step = event.key === 'ArrowRight' ? 1 : -1;
+      const next = TABS[(i + step + TABS.length) % TABS.length] as TabName;
+      selectTab(next, true);
+      event.preventDefault();
+    });
+  });
+  selectTab(location.hash === '#settings' ? 'settings' : 'logbook');
+}
+
+function boot(): void {
+  setUpTabs();
+
+  const strip = createStatusStrip(byId('status'), document.getElementById('version'));
+  const logbook = createLogbookView({
+    table: byId<HTMLTableElement>('logbook-table'),
+    empty: byId('logbook-empty'),
+    filter: byId<HTMLInputElement>('logbook-filter'),
+    refresh: byId<HTMLButtonElement>('logbook-refresh'),
+    message: document.getElementById('logbook-message'),
+  });
+  const browse = createFolderDialog({
+    dialog: byId<HTMLDialogElement>('folder-dialog'),
+    path: byId('folder-path'),
+    list: byId<HTMLUListElement>('folder-list'),
+    roots: byId<HTMLUListElement>('folder-roots'),
+    error: byId('folder-error'),
+    up: byId<HTMLButtonElement>('folder-up'),
+    choose: byId<HTMLButtonElement>('folder-choose'),
+    cancel: byId<HTMLButtonElement>('folder-cancel'),
+  });
+  const settings = createSettingsView(
+    {
+      form: byId<HTMLFormElement>('settings-form'),
+      save: byId<HTMLButtonElement>('settings-save'),
+      reset: byId<HTMLButtonElement>('settings-reset'),
+      message: byId('settings-message'),
+      configPath: document.getElementById('settings-config-path'),
+    },
+    browse,
+  );
+
+  void getJson<BridgeStatus>('/api/status')
+    .then((result) => {
+      if (result.ok) strip.update(result.body);
+    })
+    .catch(() => strip.setConnected(false));
+  void logbook.refresh();
+  void settings.load();
+
+  connectEvents({
+    logbook: (entry) => logbook.add(entry),
+    status: (status) => strip.update(status),
+    settings: (saved) => settings.savedElsewhere(saved),
+    connection: (connected) => strip.setConnected(connected),
+  });
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+else boot();

@@ -1,0 +1,77 @@
+/**
+ * The Settings form's fields (SPEC §5, seed manual §4.2): dotted config key, label, section,
+ * input kind, and whether it sits in the section's "Advanced" block. The form is rendered
+ * from this list; settings keys the server sends that are not listed here are kept and sent
+ * back unchanged.
+ */
+
+export type SectionId = 'general' | 'receive' | 'send';
+
+/** text: free text; number: integer typed as text (so "abc" reaches the server's rule); folder: text + Browse. */
+export type FieldKind = 'text' | 'number' | 'checkbox' | 'select' | 'folder';
+
+export interface FieldDef {
+  key: string;
+  label: string;
+  section: SectionId;
+  kind: FieldKind;
+  advanced: boolean;
+  options?: readonly string[];
+}
+
+export interface SectionDef {
+  id: SectionId;
+  title: string;
+}
+
+/** The three sections, in the seed's order. */
+export const SECTIONS: readonly SectionDef[] = [
+  { id: 'general', title: 'General' },
+  { id: 'receive', title: 'DICOM Receiving' },
+  { id: 'send', title: 'DICOM Sending' },
+];
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+const f = (key: string, label: string, section: SectionId, kind: FieldKind, advanced = false): FieldDef => ({
+  key,
+  label,
+  section,
+  kind,
+  advanced,
+});
+
+/** Every rendered field, in display order within its section. Labels of the basic fields are the seed's. */
+export const FIELDS: readonly FieldDef[] = [
+  f('storageFolder', 'Storage Folder', 'general', 'folder'),
+  f('keepFailedDays', 'Keep failed (days)', 'general', 'number'),
+  f('gui.host', 'GUI address', 'general', 'text', true),
+  f('gui.port', 'GUI port', 'general', 'number', true),
+  { ...f('log.level', 'Technical log level', 'general', 'select', true), options: LOG_LEVELS },
+
+  f('receive.enabled', 'Activate DICOM Receiving', 'receive', 'checkbox'),
+  f('receive.port', 'Port', 'receive', 'number'),
+  f('receive.timeoutSeconds', 'Timeout (seconds)', 'receive', 'number'),
+  f('receive.cridTagGroup', 'Crype-ID Tag Group', 'receive', 'text'),
+  f('receive.cridTagElement', 'Crype-ID Tag Element', 'receive', 'text'),
+  f('receive.host', 'Listen address', 'receive', 'text', true),
+  f('receive.aeTitle', 'Own AE title (empty = any)', 'receive', 'text', true),
+  f('receive.maxAssociations', 'Maximum simultaneous associations', 'receive', 'number', true),
+  f('receive.maxPduLength', 'Maximum PDU length (bytes)', 'receive', 'number', true),
+  f('receive.zipCompressionLevel', 'ZIP compression level (0-9)', 'receive', 'number', true),
+  f('receive.fsync', 'Flush each file to disk (fsync)', 'receive', 'checkbox', true),
+
+  f('send.enabled', 'Activate DICOM Sending', 'send', 'checkbox'),
+  f('send.host', 'IP-Address', 'send', 'text'),
+  f('send.port', 'Port', 'send', 'number'),
+  f('send.calledAeTitle', 'AE-Title Receiver', 'send', 'text'),
+  f('send.callingAeTitle', 'AE-Title Sender', 'send', 'text'),
+  f('send.timeoutSeconds', 'Network timeout (seconds)', 'send', 'number', true),
+  f('send.retries', 'Retries per ZIP', 'send', 'number', true),
+  f('send.retryDelaySeconds', 'Delay between retries (seconds)', 'send', 'number', true),
+  f('send.scanIntervalSeconds', 'Outbox scan interval (seconds)', 'send', 'number', true),
+  f('send.stableSeconds', 'ZIP unchanged for (seconds) before sending', 'send', 'number', true),
+];
+
+/** The fields C-ECHO takes from the form (gui-api.md: POST /api/echo). */
+export const ECHO_KEYS = ['host', 'port', 'calledAeTitle', 'callingAeTitle', 'timeoutSeconds'] as const;
