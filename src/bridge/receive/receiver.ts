@@ -5,7 +5,7 @@
  */
 import { DimseServiceProvider } from '../../dicom/dimse/service.js';
 import { STATUS_SUCCESS } from '../../dicom/dimse/status.js';
-import { createAcceptor, type Acceptor } from '../../dicom/ul/acceptor.js';
+import { createAcceptor, type Acceptor, type AcceptorCloseOptions } from '../../dicom/ul/acceptor.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
 import type { StudyTracker } from '../study/tracker.js';
@@ -33,7 +33,13 @@ export interface Receiver {
   /** The bound TCP port (useful with port 0 in tests). */
   readonly port: number;
   readonly activeAssociations: number;
-  close(): Promise<void>;
+  /** Stops accepting connections now; open associations carry on (re-binding the same port). */
+  stopListening(): void;
+  /**
+   * Stops listening and ends the open associations: at once by default, or after letting them
+   * finish for up to `drainMs` (then A-ABORT; an instance cut short leaves no file behind).
+   */
+  close(options?: AcceptorCloseOptions): Promise<void>;
 }
 
 /** Starts listening; rejects if the port cannot be bound (e.g. EADDRINUSE, EACCES). */
@@ -60,15 +66,24 @@ export async function startReceiver(
       }, log),
     log,
   });
-  const { port } = await acceptor.listen(settings.port, settings.host);
+  let port: number;
+  try {
+    ({ port } = await acceptor.listen(settings.port, settings.host));
+  } catch (err) {
+    // Nothing is left behind: no open server, no temporary files in the incoming folder.
+    await acceptor.close();
+    await tempFiles.close();
+    throw err;
+  }
   log.info({ host: settings.host, port, aeTitle: settings.aeTitle || '(any)' }, 'DICOM receiver listening');
   return {
     port,
     get activeAssociations() {
       return acceptor.activeAssociations;
     },
-    close: async () => {
-      await acceptor.close();
+    stopListening: () => acceptor.stopListening(),
+    close: async (options) => {
+      await acceptor.close(options);
       await tempFiles.close();
     },
   };

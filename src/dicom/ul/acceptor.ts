@@ -8,6 +8,12 @@
  * A malformed PDU or protocol violation ends only that association; the server keeps serving.
  * Associations are bounded (A-ASSOCIATE-RJ "local limit exceeded" beyond the limit), and so
  * are raw connections that have not associated yet.
+ *
+ * Closing can drain: the listener stops at once, associations already established may finish
+ * on their own (their peer releases) until a deadline, and whatever is still open then is
+ * ended with an A-ABORT PDU (PS3.8 §7.3.1, A-ABORT service-user initiated). An A-ASSOCIATE-RQ
+ * arriving while closing is rejected transiently ("local limit exceeded"), so the peer retries
+ * later, e.g. against the listener that replaced this one.
  */
 import net from 'node:net';
 import { Association, SOCKET_HIGH_WATER_MARK } from './association.js';
@@ -42,12 +48,30 @@ export interface AcceptorOptions {
   log: Logger;
 }
 
+/** Options of {@link Acceptor.close}. */
+export interface AcceptorCloseOptions {
+  /** How long live associations may still run before they are aborted (default 0: at once). */
+  drainMs?: number;
+}
+
 /** A listening acceptor. */
 export interface Acceptor {
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host?: string): Promise<{ port: number }>;
-  /** Stops listening, aborts live associations, resolves when every socket is closed. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections now (the port is free to be bound again at once); associations
+   * already open carry on, and an A-ASSOCIATE-RQ on a connection not yet associated is
+   * rejected transiently. Idempotent. PS3.8 §9.2.
+   */
+  stopListening(): void;
+  /**
+   * Stops listening and ends the live associations, resolving when every socket is closed.
+   * With `drainMs` > 0, associations may end on their own (A-RELEASE) for up to that long;
+   * those still open at the deadline get an A-ABORT PDU (PS3.8 §9.3.8, source 0 = service
+   * user). Without it (default 0) they are aborted at once. A later call with a shorter drain
+   * (e.g. 0 at shutdown) cuts an earlier drain short.
+   */
+  close(options?: AcceptorCloseOptions): Promise<void>;
   /** Associations accepted and not yet ended. */
   readonly activeAssociations: number;
 }
@@ -78,7 +102,7 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
       idleTimeoutMs: options.idleTimeoutMs,
       acceptor: {
         checkAssociateRq: (rq) => {
-          if (accepted.size >= options.maxAssociations) return REJECT_LOCAL_LIMIT;
+          if (closing || accepted.size >= options.maxAssociations) return REJECT_LOCAL_LIMIT;
           return checkAssociateRq(rq, options);
         },
         negotiate: (rq) => negotiateAsAcceptor(rq, { ...options, maxPduLength }),
@@ -97,6 +121,20 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
   });
   server.on('error', (err) => log.error({ err }, 'acceptor server error'));
 
+  /** Resolves once the server is closed and every connection has ended. */
+  let serverClosed: Promise<void> | undefined;
+  function stopListening(): Promise<void> {
+    closing = true;
+    serverClosed ??= new Promise<void>((resolve) => {
+      if (!server.listening) {
+        resolve();
+        return;
+      }
+      server.close(() => resolve());
+    });
+    return serverClosed;
+  }
+
   return {
     listen(port, host = '0.0.0.0') {
       return new Promise((resolve, reject) => {
@@ -110,18 +148,28 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
         });
       });
     },
-    async close() {
-      closing = true;
-      const stopped = new Promise<void>((resolve) => {
-        if (!server.listening) {
-          resolve();
-          return;
-        }
-        server.close(() => resolve());
-      });
-      const ends = [...live].map((assoc) => assoc.closed);
-      for (const assoc of [...live]) assoc.shutdown();
-      await Promise.all([stopped, ...ends]);
+    stopListening() {
+      void stopListening();
+    },
+    async close(closeOptions = {}) {
+      const drainMs = closeOptions.drainMs ?? 0;
+      const stopped = stopListening();
+      const remaining = [...live];
+      if (drainMs > 0 && remaining.length > 0) {
+        log.info({ associations: remaining.length, drainMs }, 'DICOM acceptor closing: letting open associations finish');
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(remaining.map((assoc) => assoc.closed)),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, drainMs);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      const unfinished = [...live];
+      if (unfinished.length > 0 && drainMs > 0) log.warn({ associations: unfinished.length }, 'aborting associations still open after the drain time');
+      for (const assoc of unfinished) assoc.shutdown();
+      await Promise.all([stopped, ...unfinished.map((assoc) => assoc.closed)]);
     },
     get activeAssociations() {
       return accepted.size;
