@@ -7,7 +7,16 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { LOG_ACTIONS, LOG_STATUSES, migrate, type LogEntry, type LogEntryInput } from './schema.js';
+import {
+  FAILED_FOLDERS,
+  LOG_ACTIONS,
+  LOG_STATUSES,
+  migrate,
+  type FailedFolder,
+  type FailedMove,
+  type LogEntry,
+  type LogEntryInput,
+} from './schema.js';
 
 /** Longest stored text field, in code points; reasons may be longer. */
 export const TEXT_MAX = 1024;
@@ -31,6 +40,23 @@ export interface LogBook {
   latest(limit?: number): LogEntry[];
   /** Calls `listener` after every add (live GUI updates); returns the unsubscribe function. */
   onAdd(listener: (entry: LogEntry) => void): () => void;
+  /**
+   * Records that the bridge has just moved `name` into a failed folder (SPEC §3: retention
+   * counts from the move). Replaces an older record of the same name: it was another item.
+   */
+  recordFailedMove(folder: FailedFolder, name: string, at?: Date): void;
+  /**
+   * Records an item found in a failed folder without a record, as first seen `at`; leaves an
+   * existing record untouched. Returns whether it added one.
+   */
+  recordFailedItemSeen(folder: FailedFolder, name: string, at?: Date): boolean;
+  /** Every recorded item of the folder, by name. */
+  failedMoves(folder: FailedFolder): FailedMove[];
+  /**
+   * Drops the record of an item that was deleted or is gone. With `ifMovedAt`, only a record
+   * with that time, so a new item that took the name meanwhile keeps its own record.
+   */
+  forgetFailedMove(folder: FailedFolder, name: string, ifMovedAt?: string): void;
   /** Closes the database; idempotent. */
   close(): void;
 }
@@ -69,6 +95,16 @@ function cridList(text: string): string[] {
   return text.split('CRID#').filter((id) => id !== '');
 }
 
+function checkFailedFolder(folder: FailedFolder): void {
+  if (!FAILED_FOLDERS.includes(folder)) throw new TypeError(`not a failed folder: ${JSON.stringify(folder)}`);
+}
+
+/** A name as readdir returns it: one path component. */
+function checkFailedItem(folder: FailedFolder, name: string): void {
+  checkFailedFolder(folder);
+  if (name === '' || /[\\/\0]/.test(name)) throw new TypeError(`not an item name: ${JSON.stringify(name)}`);
+}
+
 function fromRow(row: Row): LogEntry {
   return { ...row, crids: cridList(row.crids) };
 }
@@ -102,6 +138,17 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
       study_date AS studyDate, modality, instances, study_description AS studyDescription, crids,
       reason, study_instance_uid AS studyInstanceUid, file_name AS fileName
     FROM log_entry ORDER BY id DESC LIMIT ?`);
+
+  const upsertFailed = db.prepare<{ folder: FailedFolder; name: string; movedAt: string; source: FailedMove['source'] }>(`
+    INSERT INTO failed_item (folder, name, moved_at, source) VALUES (@folder, @name, @movedAt, @source)
+    ON CONFLICT (folder, name) DO UPDATE SET moved_at = excluded.moved_at, source = excluded.source`);
+  const insertFailedIfAbsent = db.prepare<{ folder: FailedFolder; name: string; movedAt: string; source: FailedMove['source'] }>(`
+    INSERT INTO failed_item (folder, name, moved_at, source) VALUES (@folder, @name, @movedAt, @source)
+    ON CONFLICT (folder, name) DO NOTHING`);
+  const selectFailed = db.prepare<[FailedFolder], FailedMove>(`
+    SELECT folder, name, moved_at AS movedAt, source FROM failed_item WHERE folder = ? ORDER BY name`);
+  const deleteFailed = db.prepare<{ folder: FailedFolder; name: string; movedAt: string | null }>(`
+    DELETE FROM failed_item WHERE folder = @folder AND name = @name AND (@movedAt IS NULL OR moved_at = @movedAt)`);
 
   const listeners = new Set<(entry: LogEntry) => void>();
   let closed = false;
@@ -147,6 +194,22 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
       return () => {
         listeners.delete(listener);
       };
+    },
+    recordFailedMove(folder, name, at = now()) {
+      checkFailedItem(folder, name);
+      upsertFailed.run({ folder, name, movedAt: at.toISOString(), source: 'moved' });
+    },
+    recordFailedItemSeen(folder, name, at = now()) {
+      checkFailedItem(folder, name);
+      return insertFailedIfAbsent.run({ folder, name, movedAt: at.toISOString(), source: 'seen' }).changes > 0;
+    },
+    failedMoves(folder) {
+      checkFailedFolder(folder);
+      return selectFailed.all(folder);
+    },
+    forgetFailedMove(folder, name, ifMovedAt) {
+      checkFailedItem(folder, name);
+      deleteFailed.run({ folder, name, movedAt: ifMovedAt ?? null });
     },
     close() {
       if (closed) return;

@@ -38,8 +38,26 @@ export interface LogEntry {
 export type LogEntryInput = Pick<LogEntry, 'action' | 'status'> &
   Partial<Omit<LogEntry, 'id' | 'timestamp' | 'action' | 'status'>>;
 
+/** The two folders whose items are deleted after `keepFailedDays` (SPEC §3). */
+export type FailedFolder = 'Inbox_Failed' | 'Outbox_Failed';
+export const FAILED_FOLDERS: readonly FailedFolder[] = ['Inbox_Failed', 'Outbox_Failed'];
+
+/**
+ * When an item arrived in a failed folder (SPEC §3: its age counts from the move, and a rename
+ * keeps the old mtime, so the time is recorded here). `seen` marks an item the bridge did not
+ * move itself, or whose record was lost: its time is when retention first saw it.
+ */
+export interface FailedMove {
+  folder: FailedFolder;
+  /** The item's name inside the folder (a study folder or a ZIP). */
+  name: string;
+  /** ISO 8601 UTC with milliseconds. */
+  movedAt: string;
+  source: 'moved' | 'seen';
+}
+
 /** Schema version written to `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA_V1 = `
 CREATE TABLE log_entry (
@@ -60,6 +78,17 @@ CREATE TABLE log_entry (
 ) STRICT;
 `;
 
+/** v2: the move times of items in the failed folders (retention, SPEC §3). */
+const SCHEMA_V2 = `
+CREATE TABLE failed_item (
+  folder   TEXT NOT NULL CHECK (folder IN ('Inbox_Failed', 'Outbox_Failed')),
+  name     TEXT NOT NULL,
+  moved_at TEXT NOT NULL,
+  source   TEXT NOT NULL CHECK (source IN ('moved', 'seen')),
+  PRIMARY KEY (folder, name)
+) STRICT, WITHOUT ROWID;
+`;
+
 /** A log book file this release cannot use (written by a newer release). */
 export class LogBookError extends Error {
   readonly code = 'ERR_LOGBOOK' as const;
@@ -69,7 +98,11 @@ export class LogBookError extends Error {
   }
 }
 
-/** Creates or upgrades the schema inside one transaction; refuses a newer version. */
+/**
+ * Creates or upgrades the schema inside one transaction, one step per version (v1 → v2 adds
+ * `failed_item` and keeps every log row); refuses a newer version. A crash mid-way leaves the
+ * old version intact, since the transaction commits schema and `user_version` together.
+ */
 export function migrate(db: Database.Database): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -77,6 +110,7 @@ export function migrate(db: Database.Database): void {
       throw new LogBookError(`the log book has schema version ${version}; this release knows up to ${SCHEMA_VERSION}`);
     }
     if (version < 1) db.exec(SCHEMA_V1);
+    if (version < 2) db.exec(SCHEMA_V2);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

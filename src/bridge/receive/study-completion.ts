@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename, fsyncDir } from '../durable-fs.js';
+import { noteFailedMove } from '../housekeeping/failed-moves.js';
 import { SerialQueue } from '../serial-queue.js';
 import { buildZipName, uniqueZipPath } from '../naming/zip-name.js';
 import type { StorageLayout } from '../storage-layout.js';
@@ -114,6 +115,7 @@ export class StudyCompletion {
     try {
       path = uniqueFolderPath(layout.inboxFailed, basename(study.dir));
       await durableRename(study.dir, path);
+      noteFailedMove(this.deps, 'Inbox_Failed', path);
     } catch (moveErr) {
       // Left in staging: the next start tries again. Nothing is deleted.
       log.error({ err: moveErr, study: study.key }, 'could not move the study to Inbox_Failed; it stays staged');

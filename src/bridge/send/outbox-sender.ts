@@ -15,6 +15,7 @@ import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename } from '../durable-fs.js';
+import { noteFailedMove } from '../housekeeping/failed-moves.js';
 import { SerialQueue } from '../serial-queue.js';
 import type { StorageLayout } from '../storage-layout.js';
 import { isoDate, STUDY_FIELD_TAGS, studyFields } from '../study-fields.js';
@@ -206,6 +207,7 @@ export class OutboxSender {
     let target = join(folder, zipName);
     for (let n = 2; existsSync(target); n += 1) target = join(folder, `${stem} (${n}).zip`);
     await durableRename(claimedPath, target);
+    noteFailedMove(this.deps, 'Outbox_Failed', target);
     return target;
   }
 }
