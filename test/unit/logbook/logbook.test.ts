@@ -180,3 +180,131 @@ describe('openLogBook', () => {
     book.close();
   });
 });
+
+/** The v1 schema exactly as release 1 wrote it (a frozen fixture, not imported from src). */
+const V1_DDL = `
+CREATE TABLE log_entry (
+  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  timestamp          TEXT    NOT NULL,
+  action             TEXT    NOT NULL CHECK (action IN ('Receive', 'Send', 'Cleanup', 'Echo')),
+  status             TEXT    NOT NULL CHECK (status IN ('Success', 'Failed', 'Warning')),
+  patient_name       TEXT    NOT NULL,
+  birth_date         TEXT    NOT NULL,
+  study_date         TEXT    NOT NULL,
+  modality           TEXT    NOT NULL,
+  instances          INTEGER NOT NULL CHECK (instances >= 0),
+  study_description  TEXT    NOT NULL,
+  crids              TEXT    NOT NULL,
+  reason             TEXT,
+  study_instance_uid TEXT    NOT NULL,
+  file_name          TEXT    NOT NULL
+) STRICT;
+`;
+
+describe('schema v2: failed-item move times', () => {
+  const T = new Date(Date.UTC(2026, 10, 20, 10, 0, 0, 0));
+
+  it('migrates a v1 log book in place: rows kept, ids continue, failed_item usable', () => {
+    const file = freshFile();
+    const raw = new Database(file);
+    raw.pragma('journal_mode = WAL');
+    raw.exec(V1_DDL);
+    raw.prepare(`INSERT INTO log_entry (timestamp, action, status, patient_name, birth_date, study_date, modality,
+      instances, study_description, crids, reason, study_instance_uid, file_name)
+      VALUES ('2025-01-02T03:04:05.006Z', 'Receive', 'Success', 'DOE^JOHN', '1970-01-01', '2025-01-02', 'CT', 3, 'Head',
+      'CRID#${A}', NULL, '1.2.3', 'old.zip')`).run();
+    raw.pragma('user_version = 1');
+    raw.close();
+
+    const book = openLogBook(file, { now: () => T });
+    try {
+      const [old] = book.latest();
+      assert.deepEqual(
+        { id: old.id, patientName: old.patientName, instances: old.instances, crids: old.crids, fileName: old.fileName },
+        { id: 1, patientName: 'DOE^JOHN', instances: 3, crids: [A], fileName: 'old.zip' },
+      );
+      assert.equal(book.add({ action: 'Cleanup', status: 'Success' }).id, 2);
+      book.recordFailedMove('Inbox_Failed', 'study');
+      assert.deepEqual(book.failedMoves('Inbox_Failed'), [{ folder: 'Inbox_Failed', name: 'study', movedAt: T.toISOString(), source: 'moved' }]);
+    } finally {
+      book.close();
+    }
+    const check = new Database(file, { readonly: true });
+    try {
+      assert.equal(check.pragma('user_version', { simple: true }), 2);
+      assert.equal(SCHEMA_VERSION, 2);
+    } finally {
+      check.close();
+    }
+    // Opening again does not migrate twice.
+    openLogBook(file).close();
+  });
+
+  it('records moves per folder; a later move of the same name replaces the record; records survive reopen', () => {
+    const file = freshFile();
+    const first = openLogBook(file, { now: () => T });
+    first.recordFailedMove('Inbox_Failed', 'b');
+    first.recordFailedMove('Inbox_Failed', 'a', new Date(Date.UTC(2026, 0, 1)));
+    first.recordFailedMove('Outbox_Failed', 'a', new Date(Date.UTC(2026, 0, 2)));
+    first.recordFailedMove('Inbox_Failed', 'a', new Date(Date.UTC(2026, 0, 3)));
+    first.close();
+    const book = openLogBook(file);
+    try {
+      assert.deepEqual(book.failedMoves('Inbox_Failed'), [
+        { folder: 'Inbox_Failed', name: 'a', movedAt: '2026-01-03T00:00:00.000Z', source: 'moved' },
+        { folder: 'Inbox_Failed', name: 'b', movedAt: T.toISOString(), source: 'moved' },
+      ]);
+      assert.deepEqual(book.failedMoves('Outbox_Failed').map((r) => r.movedAt), ['2026-01-02T00:00:00.000Z']);
+    } finally {
+      book.close();
+    }
+  });
+
+  it('first-seen records never replace a known time; a move replaces a first-seen one', () => {
+    const book = openLogBook(freshFile(), { now: () => T });
+    try {
+      assert.equal(book.recordFailedItemSeen('Outbox_Failed', 'x.zip'), true);
+      assert.equal(book.recordFailedItemSeen('Outbox_Failed', 'x.zip', new Date(Date.UTC(2027, 0, 1))), false);
+      assert.deepEqual(book.failedMoves('Outbox_Failed'), [{ folder: 'Outbox_Failed', name: 'x.zip', movedAt: T.toISOString(), source: 'seen' }]);
+      book.recordFailedMove('Outbox_Failed', 'x.zip', new Date(Date.UTC(2027, 0, 1)));
+      assert.deepEqual(book.failedMoves('Outbox_Failed')[0].source, 'moved');
+      assert.equal(book.recordFailedItemSeen('Outbox_Failed', 'x.zip'), false);
+      assert.equal(book.failedMoves('Outbox_Failed')[0].movedAt, '2027-01-01T00:00:00.000Z');
+    } finally {
+      book.close();
+    }
+  });
+
+  it('forgets a record, or only the record with the given time', () => {
+    const book = openLogBook(freshFile(), { now: () => T });
+    try {
+      book.recordFailedMove('Inbox_Failed', 's');
+      book.recordFailedMove('Outbox_Failed', 's');
+      book.forgetFailedMove('Inbox_Failed', 's', '2000-01-01T00:00:00.000Z');
+      assert.equal(book.failedMoves('Inbox_Failed').length, 1, 'another time: a newer item of that name keeps its record');
+      book.forgetFailedMove('Inbox_Failed', 's', T.toISOString());
+      assert.deepEqual(book.failedMoves('Inbox_Failed'), []);
+      book.forgetFailedMove('Outbox_Failed', 's');
+      assert.deepEqual(book.failedMoves('Outbox_Failed'), []);
+      book.forgetFailedMove('Outbox_Failed', 'never-there');
+    } finally {
+      book.close();
+    }
+  });
+
+  it('refuses other folders and names that are not one path component', () => {
+    const book = openLogBook(freshFile());
+    try {
+      assert.throws(() => book.recordFailedMove('Inbox_Auto' as never, 'x'), TypeError);
+      assert.throws(() => book.failedMoves('Outbox_Auto' as never), TypeError);
+      for (const name of ['', 'a/b', 'a\\b', 'a\0b']) {
+        assert.throws(() => book.recordFailedMove('Inbox_Failed', name), TypeError, JSON.stringify(name));
+        assert.throws(() => book.recordFailedItemSeen('Inbox_Failed', name), TypeError);
+        assert.throws(() => book.forgetFailedMove('Inbox_Failed', name), TypeError);
+      }
+      assert.deepEqual(book.failedMoves('Inbox_Failed'), []);
+    } finally {
+      book.close();
+    }
+  });
+});
