@@ -2,18 +2,23 @@
  * The `dicombridge` command (SPEC §6): parses argv, picks the mode, nothing else.
  */
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBridge } from './app.js';
 import { runEcho } from './bridge/send/echo-command.js';
-import { loadConfig } from './config/load.js';
+import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.js';
+import { Supervisor } from './supervisor.js';
+import { openBrowser } from './web/open-browser.js';
+import { startGuiServer } from './web/server.js';
 
 const USAGE = `Usage: dicombridge [options]
        dicombridge echo [--config PATH]
 
-  (no option)        run in the foreground
-  -s, --service      service mode in the foreground (no browser window), until SIGTERM/Ctrl-C
+  (no option)        run in the foreground and open the admin GUI in the browser
+  -s, --service      service mode in the foreground (GUI served, no browser window), until SIGTERM/Ctrl-C
   echo               send a C-ECHO to the configured PACS (send.*); exit code 0 on success
-  --config PATH      the JSON configuration file (default: built-in defaults)
+  --config PATH      the JSON configuration file (default: ./dicombridge.json if it exists,
+                     else the built-in defaults; the GUI's Save writes it)
   -h, --help         this text
   -v, --version      the version
 `;
@@ -49,23 +54,37 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`dicombridge: unknown command ${positionals.join(' ')}\n${USAGE}`);
     return 2;
   }
-  if (positionals[0] === 'echo') return runEcho(await loadConfig(values.config), process.stdout);
+  const explicit = values.config !== undefined;
+  const configPath = path.resolve(values.config ?? DEFAULT_CONFIG_FILE);
+  const config = await loadConfig(configPath, { missingOk: !explicit });
+  if (positionals[0] === 'echo') return runEcho(config, process.stdout);
   if (values.install || values.uninstall) {
     process.stderr.write('dicombridge: installing as an operating-system service is not available in this version; run with -s under your service manager.\n');
     return 2;
   }
-  const config = await loadConfig(values.config);
-  const bridge = await createBridge(config);
-  bridge.log.info({ storageFolder: config.storageFolder, receivePort: bridge.receivePort }, 'DicomBridge running');
+  const first = await createBridge(config);
+  const log = first.log;
+  const supervisor = new Supervisor(first, { configPath, start: (next) => createBridge(next), log });
+  let gui;
+  try {
+    gui = await startGuiServer({ supervisor, version: version(), log });
+  } catch (err) {
+    await supervisor.stop();
+    throw err;
+  }
+  log.info({ storageFolder: config.storageFolder, receivePort: first.receivePort, gui: gui.url, configPath }, 'DicomBridge running');
+  process.stdout.write(`DicomBridge admin GUI: ${gui.url}\n`);
+  if (!values.service) openBrowser(gui.url, (err) => log.info({ err: err.message }, 'no browser opened; open the GUI address by hand'));
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      bridge.log.info({ signal }, 'stopping');
+      log.info({ signal }, 'stopping');
       resolve();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await bridge.stop();
+  await gui.close();
+  await supervisor.stop();
   return 0;
 }
 

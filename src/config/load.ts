@@ -60,17 +60,22 @@ export function parseConfig(json: unknown, options: ParseConfigOptions): Config 
   return config;
 }
 
+/** The configuration file used when `--config` is not given: `dicombridge.json` in the working directory. */
+export const DEFAULT_CONFIG_FILE = 'dicombridge.json';
+
 /**
  * Reads and validates a configuration file; with no path, returns the embedded defaults
- * (a relative storage folder would then resolve against the working directory).
+ * (a relative storage folder would then resolve against the working directory). With
+ * `missingOk`, a file that does not exist yet gives the defaults too (the GUI's Save creates it).
  */
-export async function loadConfig(file?: string): Promise<Config> {
+export async function loadConfig(file?: string, options: { missingOk?: boolean } = {}): Promise<Config> {
   if (file === undefined) return parseConfig({}, { baseDir: process.cwd() });
   const absolute = path.resolve(file);
   let text: string;
   try {
     text = await readFile(absolute, 'utf8');
   } catch (err) {
+    if (options.missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return parseConfig({}, { baseDir: path.dirname(absolute) });
     const reason = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new ConfigError(
       [{ key: '', rule: 'file must be readable', text: `${absolute}: cannot read the configuration file (${reason})` }],

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -251,10 +251,13 @@ describe('loadConfig and saveConfig', () => {
     await assert.rejects(checkStorageFolder({ storageFolder: path.join(blocker, 'sub') }), { code: 'ERR_CONFIG', key: 'storageFolder' });
   });
 
-  it('config/dev.json is valid and points at the project data folder', async () => {
+  it('config/dev.json, copied into a data folder as npm start does, keeps its storage in that folder', async () => {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-    const c = await loadConfig(path.join(root, 'config', 'dev.json'));
-    assert.equal(c.storageFolder, path.join(root, 'data'));
+    const data = path.join(dir, 'data');
+    await mkdir(data, { recursive: true });
+    await copyFile(path.join(root, 'config', 'dev.json'), path.join(data, 'dicombridge.json'));
+    const c = await loadConfig(path.join(data, 'dicombridge.json'));
+    assert.equal(c.storageFolder, data);
     assert.equal(c.receive.host, '127.0.0.1');
     assert.equal(c.receive.port, 11112);
     assert.equal(c.gui.port, 8104);

@@ -1,0 +1,70 @@
+/**
+ * What an administrator checks first (issue 4's status strip, issue 5's health): is the
+ * bridge receiving and sending, what is waiting, what failed, how much disk is left.
+ */
+import { readdir, statfs } from 'node:fs/promises';
+import type { Config } from '../config/schema.js';
+import type { StorageLayout } from './storage-layout.js';
+
+/** The figures of the status strip. */
+export interface BridgeStatus {
+  version: string;
+  receiving: { enabled: boolean; listening: boolean; host: string; port: number | null; aeTitle: string };
+  sending: { enabled: boolean; host: string; port: number; calledAeTitle: string };
+  activeAssociations: number;
+  studiesInProgress: number;
+  outboxWaiting: number;
+  failed: { inbox: number; outbox: number };
+  disk: { path: string; freeBytes: number | null; totalBytes: number | null; low: boolean };
+  storageFolder: string;
+}
+
+/** The live counters a running bridge exposes. */
+export interface StatusSource {
+  readonly config: Config;
+  readonly layout: StorageLayout;
+  readonly receivePort: number | null;
+  readonly activeAssociations: number;
+  readonly studiesInProgress: number;
+  readonly outboxWaiting: number;
+}
+
+/** Entries in a folder that the bridge did not name as temporary ('.'-prefixed); 0 if missing. */
+async function countItems(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => !n.startsWith('.')).length;
+}
+
+/** Free and total bytes of the file system holding `dir`, or nulls when it cannot be read. */
+export async function diskSpace(dir: string): Promise<{ freeBytes: number | null; totalBytes: number | null }> {
+  try {
+    const s = await statfs(dir);
+    // bavail: what an unprivileged writer may still use (root's reserve excluded).
+    return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+  } catch {
+    return { freeBytes: null, totalBytes: null };
+  }
+}
+
+/** Reads the status; `lowDiskBytes` marks the disk as low below that many free bytes. */
+export async function readStatus(bridge: StatusSource, version: string, lowDiskBytes = 0): Promise<BridgeStatus> {
+  const { config, layout } = bridge;
+  const [inbox, outbox, disk] = await Promise.all([countItems(layout.inboxFailed), countItems(layout.outboxFailed), diskSpace(layout.root)]);
+  return {
+    version,
+    receiving: {
+      enabled: config.receive.enabled,
+      listening: bridge.receivePort !== null,
+      host: config.receive.host,
+      port: bridge.receivePort ?? (config.receive.enabled ? config.receive.port : null),
+      aeTitle: config.receive.aeTitle,
+    },
+    sending: { enabled: config.send.enabled, host: config.send.host, port: config.send.port, calledAeTitle: config.send.calledAeTitle },
+    activeAssociations: bridge.activeAssociations,
+    studiesInProgress: bridge.studiesInProgress,
+    outboxWaiting: bridge.outboxWaiting,
+    failed: { inbox, outbox },
+    disk: { path: layout.root, ...disk, low: disk.freeBytes !== null && disk.freeBytes < lowDiskBytes },
+    storageFolder: layout.root,
+  };
+}

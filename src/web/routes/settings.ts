@@ -1,0 +1,92 @@
+/**
+ * GET/PUT /api/settings and POST /api/settings/validate (issue 4, Settings tab). The GUI sees
+ * every setting except the password, gets each rule as a hint, and a refused save answers
+ * with the key and rule of every problem so the page can show them next to the fields.
+ */
+import { ConfigError, type ConfigIssue } from '../../config/errors.js';
+import { RULES, type Config } from '../../config/schema.js';
+import { objectField, readJson, sendJson } from '../http.js';
+import type { Route } from './context.js';
+
+/** A setting as the page sees it: the Config without secrets. */
+export type PublicSettings = Omit<Config, 'gui'> & { gui: Omit<Config['gui'], 'password'> };
+
+/** The config without the GUI password (which never leaves the server). */
+export function publicSettings(config: Config): PublicSettings {
+  const { password, ...gui } = config.gui;
+  return { ...structuredClone(config), gui };
+}
+
+const range = RULES.intRange;
+
+/** The rule of each setting the page shows, as a hint under the field. */
+export const SETTING_RULES: Readonly<Record<string, string>> = {
+  storageFolder: 'a folder this service can write to; created if missing',
+  keepFailedDays: range(1, 365),
+  'receive.enabled': RULES.boolean,
+  'receive.port': range(1, 65535),
+  'receive.timeoutSeconds': `${range(1, 3600)}: quiet seconds after which a study is complete`,
+  'receive.cridTagGroup': `${RULES.hex4}; 0000/0000 turns CRYPE IDs off`,
+  'receive.cridTagElement': RULES.hex4,
+  'receive.host': `${RULES.ipAddress}; 0.0.0.0 = every interface`,
+  'receive.aeTitle': RULES.ourAeTitle,
+  'receive.maxAssociations': range(1, 256),
+  'receive.maxPduLength': range(4096, 16777216),
+  'receive.zipCompressionLevel': `${range(0, 9)}: 0 stores, 1 is fast, 9 is smallest`,
+  'receive.fsync': 'flush every instance to disk before answering (keep on)',
+  'send.enabled': RULES.boolean,
+  'send.host': RULES.peerHost,
+  'send.port': range(1, 65535),
+  'send.calledAeTitle': RULES.aeTitle,
+  'send.callingAeTitle': RULES.aeTitle,
+  'send.retries': range(0, 100),
+  'send.retryDelaySeconds': `${range(1, 3600)}; doubled for each further retry`,
+  'send.scanIntervalSeconds': range(1, 3600),
+  'send.stableSeconds': range(1, 3600),
+  'send.timeoutSeconds': range(1, 3600),
+  'gui.host': `${RULES.ipAddress}; off loopback a password must be set in the configuration file`,
+  'gui.port': range(1, 65535),
+  'log.level': RULES.logLevel,
+};
+
+function issuesBody(issues: readonly ConfigIssue[]) {
+  return { errors: issues.map(({ key, rule, text }) => ({ key, rule, text })) };
+}
+
+export const getSettings: Route = ({ res, supervisor }) => {
+  sendJson(res, 200, { settings: publicSettings(supervisor.config), configPath: supervisor.configPath, rules: SETTING_RULES });
+};
+
+export const validateSettings: Route = async ({ req, res, supervisor }) => {
+  const settings = objectField(await readJson(req), 'settings');
+  sendJson(res, 200, issuesBody(supervisor.validate(settings)));
+};
+
+/**
+ * Saves: validates (400 with every problem, nothing written), binds the GUI's new address if
+ * it changed, applies to the bridge and writes the file (409 when a valid setting cannot be
+ * applied, e.g. a port in use; nothing written).
+ */
+export const putSettings: Route = async ({ req, res, supervisor, gui, log }) => {
+  const settings = objectField(await readJson(req), 'settings');
+  const problems = supervisor.validate(settings);
+  if (problems.length > 0) return sendJson(res, 400, issuesBody(problems));
+  const next = supervisor.candidate(settings);
+  const current = supervisor.config.gui;
+  const moving = next.gui.host !== current.host || next.gui.port !== current.port;
+  let rebind: Awaited<ReturnType<typeof gui.prepare>> | null = null;
+  try {
+    if (moving) rebind = await gui.prepare(next.gui);
+    const { config, applied } = await supervisor.save(settings);
+    if (rebind) {
+      applied.push(`admin GUI now at ${rebind.url}`);
+      rebind.commit();
+    }
+    sendJson(res, 200, { settings: publicSettings(config), applied, guiUrl: rebind?.url ?? gui.url });
+  } catch (err) {
+    await rebind?.cancel();
+    if (!(err instanceof ConfigError)) throw err;
+    log.warn({ issues: err.issues.map((i) => i.text) }, 'settings not saved');
+    sendJson(res, 409, issuesBody(err.issues));
+  }
+};

@@ -1,0 +1,182 @@
+/**
+ * The admin GUI's HTTP server (SPEC §7, issue 4), on `gui.host:gui.port` (loopback by
+ * default). Node's own `http` module: the GUI has a handful of JSON routes plus three static
+ * files, so a framework would add more than it saves (STYLE.md §9 allows it "if it stays
+ * tiny"). Every request passes the RequestGuard (Host, Origin, password, token) first.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isIPv6 } from 'node:net';
+import { ConfigError, configIssue } from '../config/errors.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../dicom/ul/logger.js';
+import type { Supervisor } from '../supervisor.js';
+import { HttpError, sendJson, setSecurityHeaders } from './http.js';
+import { RequestGuard } from './security.js';
+import { defaultStaticDirs, serveStatic, type StaticDirs } from './static.js';
+import type { GuiRebind, Route, RouteContext } from './routes/context.js';
+import { postEcho } from './routes/echo.js';
+import { EventHub } from './routes/events.js';
+import { getFolders } from './routes/folders.js';
+import { getSettings, putSettings, validateSettings } from './routes/settings.js';
+import { getLogBook, getStatus } from './routes/status.js';
+
+/** Options of startGuiServer. */
+export interface GuiServerOptions {
+  supervisor: Supervisor;
+  version: string;
+  log: Logger;
+  /** Overrides gui.port (tests use 0). */
+  port?: number;
+  staticDirs?: StaticDirs;
+}
+
+/** A running GUI server. */
+export interface GuiServer {
+  /** e.g. `http://127.0.0.1:8104/` */
+  readonly url: string;
+  readonly port: number;
+  /** The page token (tests send it like the page does). */
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${isIPv6(host) ? `[${host}]` : host}:${port}/`;
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** Starts serving the GUI; rejects with a ConfigError naming gui.port when it cannot listen. */
+export async function startGuiServer(options: GuiServerOptions): Promise<GuiServer> {
+  const { supervisor, version } = options;
+  const log = options.log.child({ component: 'gui' });
+  const dirs = options.staticDirs ?? defaultStaticDirs();
+  const initial = supervisor.config.gui;
+  const events = new EventHub(supervisor, version, log);
+
+  const routes = new Map<string, Map<string, Route>>([
+    ['/api/status', new Map([['GET', getStatus]])],
+    ['/api/logbook', new Map([['GET', getLogBook]])],
+    ['/api/events', new Map([['GET', events.route]])],
+    ['/api/settings', new Map([['GET', getSettings], ['PUT', putSettings]])],
+    ['/api/settings/validate', new Map([['POST', validateSettings]])],
+    ['/api/echo', new Map([['POST', postEcho]])],
+    ['/api/folders', new Map([['GET', getFolders]])],
+  ]);
+
+  // The port is known after listening; update() then sets the allowed Host names.
+  const guard = new RequestGuard({ host: initial.host, port: options.port ?? initial.port, password: initial.password });
+  let server: Server;
+  let current = { host: initial.host, port: 0, url: '' };
+
+  const rebind: GuiRebind = {
+    get url() {
+      return current.url;
+    },
+    async prepare(gui: Config['gui']) {
+      const next = createServer(handle);
+      let port: number;
+      try {
+        port = await listen(next, gui.host, gui.port);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+        const key = code === 'EADDRNOTAVAIL' ? 'gui.host' : 'gui.port';
+        const value = key === 'gui.host' ? gui.host : gui.port;
+        throw new ConfigError([configIssue(key, `must be an address and port this machine can listen on (${code})`, value)], { cause: err });
+      }
+      const url = urlOf(gui.host, port);
+      return {
+        url,
+        commit: () => {
+          const old = server;
+          server = next;
+          current = { host: gui.host, port, url };
+          guard.update({ host: gui.host, port, password: gui.password });
+          log.info({ url }, 'admin GUI moved');
+          // Let the answer to this very request leave before the old address goes away.
+          setTimeout(() => void closeServer(old), 1000).unref();
+        },
+        cancel: () => closeServer(next),
+      };
+    },
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    setSecurityHeaders(res);
+    const refusal = guard.refuse(req);
+    if (refusal) {
+      log.warn({ method: req.method, path: req.url?.slice(0, 200), host: req.headers.host?.slice(0, 200), peer: req.socket.remoteAddress, reason: refusal.reason }, 'GUI request refused');
+      if (refusal.status === 401) res.setHeader('www-authenticate', 'Basic realm="CRYPE DicomBridge", charset="UTF-8"');
+      return sendJson(res, refusal.status, { error: refusal.reason });
+    }
+    const url = new URL(req.url ?? '/', 'http://gui.invalid');
+    const methods = routes.get(url.pathname);
+    try {
+      if (!methods) {
+        if ((req.method === 'GET' || req.method === 'HEAD') && (await serveStatic(res, url.pathname, dirs, guard.token))) return;
+        throw new HttpError(404, 'not found');
+      }
+      const route = methods.get(req.method ?? '');
+      if (!route) {
+        res.setHeader('allow', [...methods.keys()].join(', '));
+        throw new HttpError(405, `${req.method} is not allowed here`);
+      }
+      const ctx: RouteContext = { req, res, url, supervisor, version, log, gui: rebind };
+      await route(ctx);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message });
+      log.error({ err, path: url.pathname }, 'GUI request failed');
+      sendJson(res, 500, { error: `internal error: ${(err as Error).message}` });
+    }
+  }
+
+  server = createServer(handle);
+  let port: number;
+  try {
+    port = await listen(server, initial.host, options.port ?? initial.port);
+  } catch (err) {
+    events.close();
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError([configIssue('gui.port', `must be a port this machine can listen on (${code})`, options.port ?? initial.port)], { cause: err });
+  }
+  guard.update({ host: initial.host, port, password: initial.password });
+  current = { host: initial.host, port, url: urlOf(initial.host, port) };
+  log.info({ url: current.url }, 'admin GUI listening');
+
+  return {
+    get url() {
+      return current.url;
+    },
+    get port() {
+      return current.port;
+    },
+    get token() {
+      return guard.token;
+    },
+    async close() {
+      events.close();
+      await closeServer(server);
+    },
+  };
+}
