@@ -7,7 +7,8 @@
  * this page expect the fixed European dd/mm/yyyy the seed manual shows.
  */
 
-const DA = /^(\d{4})(\d{2})(\d{2})$/;
+// DICOM DA, and the ISO form the log book may already have turned it into.
+const DA = /^(\d{4})-?(\d{2})-?(\d{2})$/;
 
 /** Two digits with a leading zero. */
 function pad2(n: number): string {
@@ -15,8 +16,9 @@ function pad2(n: number): string {
 }
 
 /**
- * A DICOM DA value ("19290505", PS3.5 §6.2 Table 6.2-1) as "05/05/1929". An empty value gives
- * "", anything else that is not a plausible calendar date is returned unchanged (shown raw).
+ * A DICOM DA value ("19290505", PS3.5 §6.2 Table 6.2-1) or an ISO date ("1929-05-05") as
+ * "05/05/1929". An empty value gives "", anything else that is not a plausible calendar date
+ * is returned unchanged (shown raw).
  */
 export function formatDicomDate(da: string): string {
   const value = da.trim();
@@ -55,12 +57,12 @@ function formatNameGroup(group: string): string {
 
 /**
  * A DICOM PN value (PS3.5 §6.2.1: components split by "^", component groups by "=") made
- * readable: "HOLTZMANN^Carsten" gives "HOLTZMANN, Carsten". A value without "^" or "=" is
- * returned unchanged; several non-empty groups (alphabetic, ideographic, phonetic) are joined
- * by " = ".
+ * readable: "HOLTZMANN^Carsten" gives "HOLTZMANN, Carsten". A value without "^" is returned
+ * unchanged (it is already readable, or it is not a PN at all and must be shown exactly);
+ * several non-empty groups (alphabetic, ideographic, phonetic) are joined by " = ".
  */
 export function formatPersonName(pn: string): string {
-  if (!pn.includes('^') && !pn.includes('=')) return pn;
+  if (!pn.includes('^')) return pn;
   const groups = pn
     .split('=')
     .map(formatNameGroup)

@@ -10,12 +10,16 @@ export type SectionId = 'general' | 'receive' | 'send';
 /** text: free text; number: integer typed as text (so "abc" reaches the server's rule); folder: text + Browse. */
 export type FieldKind = 'text' | 'number' | 'checkbox' | 'select' | 'folder';
 
+/** Input width: short for numbers and 4-digit tags, medium for AE titles and addresses, else wide. */
+export type FieldSize = 'short' | 'medium' | 'wide';
+
 export interface FieldDef {
   key: string;
   label: string;
   section: SectionId;
   kind: FieldKind;
   advanced: boolean;
+  size: FieldSize;
   options?: readonly string[];
 }
 
@@ -33,39 +37,40 @@ export const SECTIONS: readonly SectionDef[] = [
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
-const f = (key: string, label: string, section: SectionId, kind: FieldKind, advanced = false): FieldDef => ({
-  key,
-  label,
-  section,
-  kind,
-  advanced,
-});
+const f = (
+  key: string,
+  label: string,
+  section: SectionId,
+  kind: FieldKind,
+  advanced = false,
+  size: FieldSize = kind === 'number' ? 'short' : 'wide',
+): FieldDef => ({ key, label, section, kind, advanced, size });
 
 /** Every rendered field, in display order within its section. Labels of the basic fields are the seed's. */
 export const FIELDS: readonly FieldDef[] = [
   f('storageFolder', 'Storage Folder', 'general', 'folder'),
   f('keepFailedDays', 'Keep failed (days)', 'general', 'number'),
-  f('gui.host', 'GUI address', 'general', 'text', true),
+  f('gui.host', 'GUI address', 'general', 'text', true, 'medium'),
   f('gui.port', 'GUI port', 'general', 'number', true),
   { ...f('log.level', 'Technical log level', 'general', 'select', true), options: LOG_LEVELS },
 
   f('receive.enabled', 'Activate DICOM Receiving', 'receive', 'checkbox'),
   f('receive.port', 'Port', 'receive', 'number'),
   f('receive.timeoutSeconds', 'Timeout (seconds)', 'receive', 'number'),
-  f('receive.cridTagGroup', 'Crype-ID Tag Group', 'receive', 'text'),
-  f('receive.cridTagElement', 'Crype-ID Tag Element', 'receive', 'text'),
-  f('receive.host', 'Listen address', 'receive', 'text', true),
-  f('receive.aeTitle', 'Own AE title (empty = any)', 'receive', 'text', true),
+  f('receive.cridTagGroup', 'Crype-ID Tag Group', 'receive', 'text', false, 'short'),
+  f('receive.cridTagElement', 'Crype-ID Tag Element', 'receive', 'text', false, 'short'),
+  f('receive.host', 'Listen address', 'receive', 'text', true, 'medium'),
+  f('receive.aeTitle', 'Own AE title (empty = any)', 'receive', 'text', true, 'medium'),
   f('receive.maxAssociations', 'Maximum simultaneous associations', 'receive', 'number', true),
   f('receive.maxPduLength', 'Maximum PDU length (bytes)', 'receive', 'number', true),
   f('receive.zipCompressionLevel', 'ZIP compression level (0-9)', 'receive', 'number', true),
   f('receive.fsync', 'Flush each file to disk (fsync)', 'receive', 'checkbox', true),
 
   f('send.enabled', 'Activate DICOM Sending', 'send', 'checkbox'),
-  f('send.host', 'IP-Address', 'send', 'text'),
+  f('send.host', 'IP-Address', 'send', 'text', false, 'medium'),
   f('send.port', 'Port', 'send', 'number'),
-  f('send.calledAeTitle', 'AE-Title Receiver', 'send', 'text'),
-  f('send.callingAeTitle', 'AE-Title Sender', 'send', 'text'),
+  f('send.calledAeTitle', 'AE-Title Receiver', 'send', 'text', false, 'medium'),
+  f('send.callingAeTitle', 'AE-Title Sender', 'send', 'text', false, 'medium'),
   f('send.timeoutSeconds', 'Network timeout (seconds)', 'send', 'number', true),
   f('send.retries', 'Retries per ZIP', 'send', 'number', true),
   f('send.retryDelaySeconds', 'Delay between retries (seconds)', 'send', 'number', true),

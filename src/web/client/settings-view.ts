@@ -129,10 +129,8 @@ export function createSettingsView(el: Elements, browse: BrowseFolder): Settings
     } else {
       const input = element('input');
       input.type = def.kind === 'checkbox' ? 'checkbox' : 'text';
-      if (def.kind === 'number') {
-        input.inputMode = 'numeric';
-        input.classList.add('narrow');
-      }
+      if (def.kind === 'number') input.inputMode = 'numeric';
+      if (def.kind !== 'checkbox') input.classList.add(`size-${def.size}`);
       if (def.kind === 'text' || def.kind === 'folder' || def.kind === 'number') {
         input.autocomplete = 'off';
         input.spellcheck = false;
