@@ -1,0 +1,19 @@
+/**
+ * Install / uninstall as an operating-system service (SPEC §6, `-i`, `-u`, `--dry-run`):
+ * the API `main.ts` uses. Plan (pure), print (`formatPlan`) or carry out (`executePlan`).
+ */
+export { executePlan, runCommand, type CommandResult, type ExecuteDeps, type RunCommand } from './execute.js';
+export {
+  formatPlan,
+  planInstall,
+  planUninstall,
+  type InstallOptions,
+  type LinuxServicePlan,
+  type LinuxStep,
+  type ServicePlan,
+  type UninstallOptions,
+  type WindowsServicePlan,
+} from './plan.js';
+export { ServiceError, type ServiceErrorReason } from './service-error.js';
+export { SERVICE_DISPLAY_NAME, UNIT_DIRECTORY, UNIT_NAME } from './systemd-unit.js';
+export { SERVICE_ARGV_ENV, type NodeWindowsModule } from './windows-service.js';
