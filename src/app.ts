@@ -2,20 +2,26 @@
  * createBridge: the composition root (SPEC §1, §3). Wires the storage folders, the log book,
  * the study tracker, study completion and the DICOM receiver; used by main.ts and by tests,
  * which build the system under test on temp folders and port 0.
+ *
+ * A running bridge also applies saved settings without a restart (SPEC §7, `reconfigure`):
+ * the receiver is re-bound (the new listener first, so a port that cannot be bound changes
+ * nothing), associations on the old one may finish their transfer, sending is switched or
+ * re-targeted, and every other setting is read afresh where it is used.
  */
 import { EventEmitter } from 'node:events';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cridTag } from './config/load.js';
-import type { Config } from './config/schema.js';
+import { ConfigError, configIssue } from './config/errors.js';
+import type { Config, LogLevel } from './config/schema.js';
 import type { Logger } from './dicom/ul/logger.js';
 import { openLogBook, type LogBook } from './logbook/logbook.js';
-import { startReceiver, type Receiver } from './bridge/receive/receiver.js';
+import { startReceiver, type Receiver, type ReceiverSettings } from './bridge/receive/receiver.js';
 import { StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
 import { ensureStorageLayout, storageLayout, type StorageLayout } from './bridge/storage-layout.js';
 import { StudyTracker } from './bridge/study/tracker.js';
 import { isZipComplete } from './bridge/send/outbox-zip.js';
-import { OutboxSender, type SendOutcome } from './bridge/send/outbox-sender.js';
+import { OutboxSender, type SendOutcome, type SendSettings } from './bridge/send/outbox-sender.js';
 import { OutboxWatcher } from './bridge/send/outbox-watcher.js';
 import { createLogger } from './log.js';
 
@@ -27,6 +33,7 @@ export interface BridgeEvents {
 
 /** A running bridge. */
 export interface Bridge extends EventEmitter<BridgeEvents> {
+  /** The settings in force (the last ones `reconfigure` applied). */
   readonly config: Config;
   readonly layout: StorageLayout;
   readonly logBook: LogBook;
@@ -35,10 +42,19 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   readonly receivePort: number | null;
   /** Studies being staged or zipped. */
   readonly studiesInProgress: number;
-  /** DICOM associations currently open. */
+  /** DICOM associations currently open (on a replaced receiver still finishing too). */
   readonly activeAssociations: number;
   /** Outbox ZIPs seen but not yet complete, plus those being sent. */
   readonly outboxWaiting: number;
+  /**
+   * Applies validated settings at once, without a restart, and returns one line per change for
+   * people ("DICOM receiver now listening on 127.0.0.1:11113"). The storage folder must stay
+   * the same (TypeError otherwise: that needs a full stop and start). If the receiver cannot
+   * listen with the new settings this rejects with a ConfigError naming `receive.port` or
+   * `receive.host`, and the bridge keeps running as before. Calls run one after the other.
+   * Afterwards `config` is `next` (which the caller must not change any more).
+   */
+  reconfigure(next: Config): Promise<string[]>;
   /** Completes every staged study now and waits for the ZIPs (tests, shutdown). */
   flush(): Promise<void>;
   /** Stops listening and closes the log book. Staged studies stay for the next start. */
@@ -50,49 +66,108 @@ export interface BridgeDeps {
   log?: Logger;
 }
 
+/**
+ * How long associations open on a receiver that was re-bound or switched off may still run
+ * before they are aborted (a PACS in the middle of a study finishes it).
+ */
+const RECEIVER_DRAIN_MS = 30_000;
+
+/** Receive settings that need a new listener when they change. */
+const LISTENER_KEYS = ['enabled', 'host', 'port', 'aeTitle', 'maxAssociations', 'maxPduLength', 'fsync'] as const;
+
+/** The sender's settings as live views of the current config: a retry reads the target anew. */
+function liveSendSettings(current: () => Config): SendSettings {
+  return {
+    get target() {
+      const send = current().send;
+      return { host: send.host, port: send.port, callingAeTitle: send.callingAeTitle, calledAeTitle: send.calledAeTitle };
+    },
+    get retries() {
+      return current().send.retries;
+    },
+    get retryDelayMs() {
+      return current().send.retryDelaySeconds * 1000;
+    },
+    get timeoutMs() {
+      return current().send.timeoutSeconds * 1000;
+    },
+    get maxPduLength() {
+      return current().receive.maxPduLength;
+    },
+  };
+}
+
+/** `PACS@10.0.0.1:104`: the send target as people write it. */
+function sendTarget(send: Config['send']): string {
+  return `${send.calledAeTitle}@${send.host}:${send.port}`;
+}
+
+/**
+ * The ConfigError for a listener that could not be bound: the host key when the address is not
+ * one of this machine, else the port key. Errors without a system code are not about settings.
+ */
+function listenError(err: unknown, settings: ReceiverSettings): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string') return err;
+  const issue = code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT'
+    ? configIssue('receive.host', `must be an address of this machine (${code})`, settings.host)
+    : configIssue('receive.port', `must be a port this machine can listen on (${code})`, settings.port);
+  return new ConfigError([issue], { cause: err });
+}
+
+/** Sets the level of a logger that has a settable `level` (pino); false when it has none. */
+function setLogLevel(log: Logger, level: LogLevel): boolean {
+  for (let proto: object | null = log; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, 'level');
+    if (!descriptor) continue;
+    if (!descriptor.set && !descriptor.writable) return false;
+    (log as unknown as { level: string }).level = level;
+    return true;
+  }
+  return false;
+}
+
 class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   receiver: Receiver | null = null;
   watcher: OutboxWatcher | null = null;
+  sender: OutboxSender;
   readonly tracker: StudyTracker;
   readonly completion: StudyCompletion;
-  readonly sender: OutboxSender;
+  /** Receivers replaced or switched off, letting their associations finish: their close. */
+  private readonly draining = new Map<Receiver, Promise<void>>();
+  /** Senders stopped by switching sending off: resolves once their current ZIP is done. */
+  private sendersStopped: Promise<void> = Promise.resolve();
+  /** The last reconfiguration (settled, never rejects): the next one waits for it. */
+  private reconfiguring: Promise<unknown> = Promise.resolve();
+  private stopped = false;
 
   constructor(
-    readonly config: Config,
+    public config: Config,
     readonly layout: StorageLayout,
     readonly logBook: LogBook,
     readonly log: Logger,
   ) {
     super();
+    const current = (): Config => this.config;
     this.completion = new StudyCompletion({
       layout,
       logBook,
       log,
-      settings: () => ({ cridTag: cridTag(config), compressionLevel: config.receive.zipCompressionLevel, fsync: config.receive.fsync }),
+      settings: () => ({
+        cridTag: cridTag(current()),
+        compressionLevel: current().receive.zipCompressionLevel,
+        fsync: current().receive.fsync,
+      }),
       onOutcome: (outcome) => this.emit('study', outcome),
     });
-    this.sender = new OutboxSender({
-      layout,
-      logBook,
-      log,
-      settings: () => ({
-        target: {
-          host: config.send.host,
-          port: config.send.port,
-          callingAeTitle: config.send.callingAeTitle,
-          calledAeTitle: config.send.calledAeTitle,
-        },
-        retries: config.send.retries,
-        retryDelayMs: config.send.retryDelaySeconds * 1000,
-        timeoutMs: config.send.timeoutSeconds * 1000,
-        maxPduLength: config.receive.maxPduLength,
-      }),
-      onOutcome: (outcome) => this.emit('send', outcome),
-    });
+    this.sender = this.createSender();
     this.tracker = new StudyTracker({
       stagingDir: layout.staging,
       quietMs: config.receive.timeoutSeconds * 1000,
-      fsync: config.receive.fsync,
+      // Read at each placement, so a changed `receive.fsync` applies to studies in progress.
+      get fsync() {
+        return current().receive.fsync;
+      },
       onComplete: (study) => void this.completion.enqueue(study),
     });
   }
@@ -102,7 +177,9 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   }
 
   get activeAssociations(): number {
-    return this.receiver?.activeAssociations ?? 0;
+    let count = this.receiver?.activeAssociations ?? 0;
+    for (const receiver of this.draining.keys()) count += receiver.activeAssociations;
+    return count;
   }
 
   get outboxWaiting(): number {
@@ -118,15 +195,189 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     await this.completion.idle();
   }
 
+  reconfigure(next: Config): Promise<string[]> {
+    const run = this.reconfiguring.then(() => this.apply(next));
+    this.reconfiguring = run.catch(() => undefined);
+    return run;
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.reconfiguring;
     await this.watcher?.stop();
     this.watcher = null;
     await this.sender.stop();
+    await this.sendersStopped;
     await this.receiver?.close();
     this.receiver = null;
+    // A shutdown does not wait for the drain: what is still open is aborted now.
+    await Promise.all([...this.draining].map(([receiver, drained]) => Promise.all([receiver.close(), drained])));
     await this.tracker.dispose();
     await this.completion.idle();
     this.logBook.close();
+  }
+
+  /** Starts the DICOM listener with these settings. */
+  listen(settings: ReceiverSettings): Promise<Receiver> {
+    return startReceiver(settings, { incomingDir: this.layout.incoming, tracker: this.tracker, log: this.log });
+  }
+
+  /** Sends what an earlier run (or sending before it was switched off) had taken, then watches Outbox_Auto. */
+  async startSending(): Promise<void> {
+    // A stopped sender may still be finishing a ZIP that is also in the claim folder.
+    await this.sendersStopped;
+    // Claimed names start with the claim time: sorted is oldest first.
+    const claimed = (await readdir(this.layout.outboxClaimed)).filter((n) => n.toLowerCase().endsWith('.zip')).sort();
+    if (claimed.length > 0) this.log.info({ zips: claimed.length }, 'sending ZIPs taken before the last stop');
+    for (const name of claimed) void this.sender.enqueue(join(this.layout.outboxClaimed, name));
+    this.startWatcher();
+  }
+
+  private createSender(): OutboxSender {
+    const current = (): Config => this.config;
+    return new OutboxSender({
+      layout: this.layout,
+      logBook: this.logBook,
+      log: this.log,
+      settings: () => liveSendSettings(current),
+      onOutcome: (outcome) => this.emit('send', outcome),
+    });
+  }
+
+  private startWatcher(): void {
+    const { send } = this.config;
+    this.watcher = new OutboxWatcher({
+      outboxDir: this.layout.outboxAuto,
+      claimDir: this.layout.outboxClaimed,
+      scanIntervalMs: send.scanIntervalSeconds * 1000,
+      stableMs: send.stableSeconds * 1000,
+      isComplete: isZipComplete,
+      onClaimed: (path) => void this.sender.enqueue(path),
+      log: this.log.child({ component: 'outbox' }),
+    });
+    this.watcher.start();
+  }
+
+  /**
+   * Stops watching and sending between ZIPs: the ZIP being sent finishes, queued ones stay
+   * claimed and are sent when sending is switched on again (or at the next start).
+   */
+  private async stopSending(): Promise<void> {
+    await this.watcher?.stop();
+    this.watcher = null;
+    const old = this.sender;
+    this.sender = this.createSender();
+    const stopping = old.stop().catch((err: unknown) => this.log.error({ err }, 'stopping the sender failed'));
+    this.sendersStopped = Promise.all([this.sendersStopped, stopping]).then(() => undefined);
+  }
+
+  /** Lets a replaced receiver's associations finish (bounded), then closes it. */
+  private retire(receiver: Receiver): void {
+    receiver.stopListening();
+    const drained = receiver
+      .close({ drainMs: RECEIVER_DRAIN_MS })
+      .catch((err: unknown) => this.log.error({ err }, 'closing the replaced DICOM receiver failed'))
+      .finally(() => this.draining.delete(receiver));
+    this.draining.set(receiver, drained);
+  }
+
+  private async apply(next: Config): Promise<string[]> {
+    if (this.stopped) throw new Error('the bridge is stopped');
+    const prev = this.config;
+    if (next.storageFolder !== prev.storageFolder) {
+      throw new TypeError('reconfigure cannot change storageFolder: stop the bridge and start it with the new folder');
+    }
+    const changes: string[] = [];
+    await this.applyReceiver(prev.receive, next.receive, changes);
+    // From here on nothing can refuse the settings.
+    this.config = next;
+
+    const r0 = prev.receive;
+    const r1 = next.receive;
+    if (r0.timeoutSeconds !== r1.timeoutSeconds) {
+      this.tracker.setQuietMs(r1.timeoutSeconds * 1000);
+      changes.push(`study timeout now ${r1.timeoutSeconds} s`);
+    }
+    if (r0.cridTagGroup !== r1.cridTagGroup || r0.cridTagElement !== r1.cridTagElement) {
+      changes.push(cridTag(next) === null ? 'CRYPE IDs now off' : `CRYPE ID tag now (${r1.cridTagGroup},${r1.cridTagElement})`);
+    }
+    if (r0.zipCompressionLevel !== r1.zipCompressionLevel) changes.push(`ZIP compression level now ${r1.zipCompressionLevel}`);
+
+    await this.applySend(prev.send, next.send, changes);
+
+    if (prev.log.level !== next.log.level) {
+      changes.push(setLogLevel(this.log, next.log.level) ? `log level now ${next.log.level}` : `log level ${next.log.level} applies at the next start`);
+    }
+    if (changes.length > 0) this.log.info({ changes }, 'settings applied');
+    return changes;
+  }
+
+  /**
+   * Re-binds the receiver when a listener setting changed. A new address is bound before the
+   * old listener stops, so a failure changes nothing; the same address is freed first, and if
+   * it cannot be bound again the old settings are restored. Throws ConfigError on failure.
+   */
+  private async applyReceiver(prev: Config['receive'], next: Config['receive'], changes: string[]): Promise<void> {
+    if (LISTENER_KEYS.every((key) => prev[key] === next[key])) return;
+    const old = this.receiver;
+    if (next.enabled) {
+      const sameAddress = old !== null && prev.host === next.host && prev.port === next.port;
+      if (sameAddress) old.stopListening();
+      try {
+        this.receiver = await this.listen(next);
+      } catch (err) {
+        if (sameAddress) await this.restoreReceiver(old, prev);
+        throw listenError(err, next);
+      }
+      if (old) this.retire(old);
+      const where = `${next.host}:${this.receiver.port}`;
+      if (!prev.enabled) changes.push(`DICOM receiving now on, listening on ${where}`);
+      else if (prev.host !== next.host || prev.port !== next.port) changes.push(`DICOM receiver now listening on ${where}`);
+    } else if (prev.enabled) {
+      this.receiver = null;
+      if (old) this.retire(old);
+      changes.push('DICOM receiving now off');
+    }
+    if (prev.aeTitle !== next.aeTitle) {
+      changes.push(next.aeTitle === '' ? 'DICOM receiver now answers any called AE title' : `DICOM receiver AE title now ${next.aeTitle}`);
+    }
+    if (prev.maxAssociations !== next.maxAssociations) changes.push(`at most ${next.maxAssociations} DICOM associations at once`);
+    if (prev.maxPduLength !== next.maxPduLength) changes.push(`maximum PDU length now ${next.maxPduLength} bytes`);
+    if (prev.fsync !== next.fsync) changes.push(`fsync of received files now ${next.fsync ? 'on' : 'off'}`);
+  }
+
+  /** After a failed re-bind of the same address: listen with the old settings again. */
+  private async restoreReceiver(old: Receiver, prev: Config['receive']): Promise<void> {
+    try {
+      this.receiver = await this.listen(prev);
+    } catch (err) {
+      this.receiver = null;
+      this.log.error({ err, host: prev.host, port: prev.port }, 'DICOM receiver could not listen again with the previous settings; receiving is off');
+    }
+    this.retire(old);
+  }
+
+  /** Switches sending on or off, or restarts the watcher; the target is read per ZIP and retry. */
+  private async applySend(prev: Config['send'], next: Config['send'], changes: string[]): Promise<void> {
+    if (!prev.enabled && next.enabled) {
+      await this.startSending();
+      changes.push(`sending now on, to ${sendTarget(next)}`);
+    } else if (prev.enabled && !next.enabled) {
+      await this.stopSending();
+      changes.push('sending now off (a ZIP being sent finishes)');
+    } else if (next.enabled) {
+      if (prev.scanIntervalSeconds !== next.scanIntervalSeconds || prev.stableSeconds !== next.stableSeconds) {
+        await this.watcher?.stop();
+        this.startWatcher();
+      }
+      if (sendTarget(prev) !== sendTarget(next)) changes.push(`sending now to ${sendTarget(next)}`);
+    }
+    if (prev.callingAeTitle !== next.callingAeTitle) changes.push(`sending AE title now ${next.callingAeTitle}`);
+    if (prev.retries !== next.retries) changes.push(`send retries now ${next.retries}`);
+    if (prev.retryDelaySeconds !== next.retryDelaySeconds) changes.push(`first send retry now after ${next.retryDelaySeconds} s`);
+    if (prev.timeoutSeconds !== next.timeoutSeconds) changes.push(`send timeout now ${next.timeoutSeconds} s`);
+    if (prev.scanIntervalSeconds !== next.scanIntervalSeconds) changes.push(`Outbox_Auto rescan now every ${next.scanIntervalSeconds} s`);
+    if (prev.stableSeconds !== next.stableSeconds) changes.push(`Outbox ZIPs now taken after ${next.stableSeconds} s unchanged`);
   }
 }
 
@@ -153,31 +404,12 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
 
   if (config.receive.enabled) {
     try {
-      bridge.receiver = await startReceiver(config.receive, { incomingDir: layout.incoming, tracker, log });
+      bridge.receiver = await bridge.listen(config.receive);
     } catch (err) {
       await bridge.stop();
       throw err;
     }
   }
-  if (config.send.enabled) await startSending(bridge);
+  if (config.send.enabled) await bridge.startSending();
   return bridge;
-}
-
-/** Sends what an earlier run had taken from Outbox_Auto, then watches it. */
-async function startSending(bridge: DicomBridge): Promise<void> {
-  const { layout, config, log } = bridge;
-  // Claimed names start with the claim time: sorted is oldest first.
-  const claimed = (await readdir(layout.outboxClaimed)).filter((n) => n.toLowerCase().endsWith('.zip')).sort();
-  if (claimed.length > 0) log.info({ zips: claimed.length }, 'sending ZIPs taken before the last stop');
-  for (const name of claimed) void bridge.sender.enqueue(join(layout.outboxClaimed, name));
-  bridge.watcher = new OutboxWatcher({
-    outboxDir: layout.outboxAuto,
-    claimDir: layout.outboxClaimed,
-    scanIntervalMs: config.send.scanIntervalSeconds * 1000,
-    stableMs: config.send.stableSeconds * 1000,
-    isComplete: isZipComplete,
-    onClaimed: (path) => void bridge.sender.enqueue(path),
-    log: log.child({ component: 'outbox' }),
-  });
-  bridge.watcher.start();
 }
