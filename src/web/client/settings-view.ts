@@ -100,6 +100,8 @@ export function createSettingsView(el: Elements, browse: BrowseFolder): Settings
   let validateTimer: ReturnType<typeof setTimeout> | undefined;
   let validateSeq = 0;
   let saving = false;
+  // True while #settings-message shows validation errors that name no field, so a clean answer clears it.
+  let messageFromValidation = false;
   const echoButton = element('button', { text: 'Send DICOM Echo', className: 'secondary' });
   echoButton.type = 'button';
   echoButton.id = 'settings-echo';
@@ -296,6 +298,7 @@ export function createSettingsView(el: Elements, browse: BrowseFolder): Settings
   }
 
   function setMessage(text: string, tone: 'ok' | 'failed' | 'info' | '' = ''): void {
+    messageFromValidation = false;
     el.message.textContent = text;
     el.message.classList.toggle('ok', tone === 'ok');
     el.message.classList.toggle('failed', tone === 'failed');
@@ -322,7 +325,12 @@ export function createSettingsView(el: Elements, browse: BrowseFolder): Settings
       });
       if (seq !== validateSeq || !result.ok) return;
       const unplaced = showErrors(errorsOf(result.body));
-      if (unplaced.length > 0) setMessage(unplaced.map((e) => e.text).join(' '), 'failed');
+      if (unplaced.length > 0) {
+        setMessage(unplaced.map((e) => e.text).join(' '), 'failed');
+        messageFromValidation = true;
+      } else if (messageFromValidation) {
+        setMessage('');
+      }
     } catch {
       // Unreachable bridge: the status strip already says so; Save will report it.
     }
@@ -470,6 +478,8 @@ export function createSettingsView(el: Elements, browse: BrowseFolder): Settings
           slot.textContent = error.rule || error.text;
           control.classList.add('invalid');
           control.setAttribute('aria-invalid', 'true');
+          const details = control.closest('details');
+          if (details !== null) details.open = true;
         }
         text = `Failed: ${errors.map((e) => e.text).join('; ')}`;
       } else {
