@@ -347,7 +347,7 @@ export class CridTextFinder {
     this.open = undefined;
     // A UN value that starts with an item tag holds a sequence in implicit VR little endian
     // (PS3.5 §6.2.2); implicit VR files also show unknown sequences as UN.
-    if (v.vr === 'UN' && v.length === v.kept.length && v.length >= 8 && v.kept.readUInt32LE(0) === ITEM) {
+    if (v.vr === 'UN' && v.length === v.kept.length && v.length >= 8 && v.kept.readUInt16LE(0) === 0xfffe && v.kept.readUInt16LE(2) === 0xe000) {
       if (this.searchNested(v)) return;
     }
     if (v.match === PATTERN.length) {
