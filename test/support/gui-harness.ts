@@ -3,6 +3,7 @@
  * server — on a temp storage folder, DICOM port 0 and GUI port 0, with a configuration file
  * the GUI's Save writes. Plus a raw HTTP client that can send any Host header (fetch can't).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import type { Logger } from '../../src/dicom/ul/logger.js';
 import { Supervisor } from '../../src/supervisor.js';
 import { startGuiServer, type GuiServer } from '../../src/web/server.js';
 import { freePort } from './peers/dcmtk.js';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** A running product under test. */
 export interface GuiUnderTest {
@@ -45,7 +48,7 @@ export async function startGui(storageFolder: string, overrides: Record<string, 
   const configPath = join(storageFolder, 'dicombridge.json');
   const start = (next: Config) => createBridge(next, { log });
   const supervisor = new Supervisor(await start(config), { configPath, start, log });
-  const gui = await startGuiServer({ supervisor, version: 'test', log, port: 0 });
+  const gui = await startGuiServer({ supervisor, version: PACKAGE_VERSION, log, port: 0 });
   return {
     supervisor,
     gui,
