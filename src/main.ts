@@ -4,18 +4,23 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBridge } from './app.js';
 import { runEcho } from './bridge/send/echo-command.js';
+import { runBridge } from './cli/run.js';
+import { runServiceCommand } from './cli/service-command.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.js';
-import { Supervisor } from './supervisor.js';
-import { openBrowser } from './web/open-browser.js';
-import { startGuiServer } from './web/server.js';
 
-const USAGE = `Usage: dicombridge [options]
+const USAGE = `Usage: dicombridge [-s] [--config PATH]
+       dicombridge -i | -u [--dry-run] [--config PATH] [--user NAME]
        dicombridge echo [--config PATH]
 
   (no option)        run in the foreground and open the admin GUI in the browser
   -s, --service      service mode in the foreground (GUI served, no browser window), until SIGTERM/Ctrl-C
+  -i, --install      install as an operating-system service started at boot (systemd unit on
+                     Linux, Windows service "CRYPE DicomBridge Service"); needs root / an
+                     elevated prompt and an existing --config file
+  -u, --uninstall    remove that service
+  --dry-run          with -i/-u: print what would be installed or removed, change nothing
+  --user NAME        with -i on Linux: run the service as this user instead of root
   echo               send a C-ECHO to the configured PACS (send.*); exit code 0 on success
   --config PATH      the JSON configuration file (default: ./dicombridge.json if it exists,
                      else the built-in defaults; the GUI's Save writes it)
@@ -36,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       service: { type: 'boolean', short: 's' },
       install: { type: 'boolean', short: 'i' },
       uninstall: { type: 'boolean', short: 'u' },
+      'dry-run': { type: 'boolean' },
+      user: { type: 'string' },
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
@@ -56,44 +63,24 @@ async function main(argv: string[]): Promise<number> {
   }
   const explicit = values.config !== undefined;
   const configPath = path.resolve(values.config ?? DEFAULT_CONFIG_FILE);
-  const config = await loadConfig(configPath, { missingOk: !explicit });
+  const config = await loadConfig(configPath, { missingOk: !explicit && !values.install });
   if (positionals[0] === 'echo') return runEcho(config, process.stdout);
   if (values.install || values.uninstall) {
-    process.stderr.write('dicombridge: installing as an operating-system service is not available in this version; run with -s under your service manager.\n');
-    return 2;
+    const action = values.install ? 'install' : 'uninstall';
+    return runServiceCommand({ action, dryRun: values['dry-run'] ?? false, configPath, config, user: values.user });
   }
-  const first = await createBridge(config);
-  const log = first.log;
-  const supervisor = new Supervisor(first, { configPath, start: (next) => createBridge(next), log });
-  let gui;
-  try {
-    gui = await startGuiServer({ supervisor, version: version(), log });
-  } catch (err) {
-    await supervisor.stop();
-    throw err;
-  }
-  log.info({ storageFolder: config.storageFolder, receivePort: first.receivePort, gui: gui.url, configPath }, 'DicomBridge running');
-  process.stdout.write(`DicomBridge admin GUI: ${gui.url}\n`);
-  if (!values.service) openBrowser(gui.url, (err) => log.info({ err: err.message }, 'no browser opened; open the GUI address by hand'));
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await gui.close();
-  await supervisor.stop();
-  return 0;
+  return runBridge({ config, configPath, version: version(), openGui: !values.service });
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: Error & { code?: string }) => {
+  (err: Error & { code?: string; reason?: string }) => {
     process.stderr.write(`dicombridge: ${err.message}\n`);
-    process.exitCode = err.code === 'ERR_CONFIG' ? 78 : 1;
+    // sysexits: 78 configuration error, 77 permission denied (service install without rights).
+    if (err.code === 'ERR_CONFIG') process.exitCode = 78;
+    else if (err.code === 'ERR_SERVICE' && (err.reason === 'needs-root' || err.reason === 'needs-elevation')) process.exitCode = 77;
+    else process.exitCode = 1;
   },
 );
