@@ -22,6 +22,7 @@ import { DatasetDecodeError } from '../../dicom/errors.js';
 import { decodeText } from '../../dicom/part10/charset.js';
 import { keywordOf } from '../../dicom/part10/dictionary.js';
 import { readFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
+import { readPart10Attributes } from '../../dicom/part10/reader.js';
 import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
 import { formatTag, TAGS, tagElement, tagGroup } from '../../dicom/part10/tags.js';
 import { transferSyntaxInfo } from '../../dicom/part10/transfer-syntax.js';
@@ -168,14 +169,16 @@ const MAX_REWRITE_VALUE_BYTES = 64 * 1024;
 
 /** One file read as an instance. */
 interface InstanceRead extends EntrySource {
+  /** Where to read it again (the naming attributes of a study's first instance). */
+  path: string;
   file: string;
   patientId: string;
   studyInstanceUid: string;
-  attributes: Map<number, CapturedElement>;
   /** The CRYPE-ID edit saw the element (null: absent or too long for the bridge). */
   extraction: { ids: string[]; malformed: string | null } | null;
   tagPresent: boolean;
-  hits: CridTextHit[];
+  /** Other elements with `CRID#` text, already in display form (bounded per file). */
+  hits: OtherCridElement[];
   notes: string[];
 }
 
@@ -334,11 +337,16 @@ async function readInstance(path: string, file: string, cridTag: number | null, 
   if (cridTag !== null && extraction === null && watched !== undefined && watched.length > MAX_REWRITE_VALUE_BYTES) {
     notes.push(`${file}: the configured element is ${watched.length} bytes long; the bridge leaves values over ${MAX_REWRITE_VALUE_BYTES} bytes as they are`);
   }
+  const charset = asciiValue(captured.get(TAGS.SpecificCharacterSet));
+  // A hit in the configured top-level element is what the IDs line reports, unless the bridge skipped it.
+  const hits = finder.hits
+    .filter((h) => !(h.path.length === 0 && h.tag === cridTag && extraction !== null))
+    .map((h) => describeHit(h, charset, cridTag));
   return {
+    path,
     file,
     patientId: asciiValue(captured.get(TAGS.PatientID)),
     studyInstanceUid,
-    attributes: captured,
     sopInstanceUid: asciiValue(captured.get(TAGS.SOPInstanceUID)) || meta.mediaStorageSopInstanceUid || file,
     seriesInstanceUid: asciiValue(captured.get(TAGS.SeriesInstanceUID)),
     seriesNumber: asciiValue(captured.get(TAGS.SeriesNumber)),
@@ -346,8 +354,7 @@ async function readInstance(path: string, file: string, cridTag: number | null, 
     modality: asciiValue(captured.get(TAGS.Modality)),
     extraction,
     tagPresent: watched !== undefined,
-    // A hit in the configured top-level element is what the IDs line reports, unless the bridge skipped it.
-    hits: finder.hits.filter((h) => !(h.path.length === 0 && h.tag === cridTag && extraction !== null)),
+    hits,
     notes,
   };
 }
@@ -411,24 +418,77 @@ function hintFor(hit: CridTextHit, cridTag: number | null, wouldYield: OtherCrid
   return hint;
 }
 
+/** An element with `CRID#` text as shown to the administrator (values decoded, terminal-safe). */
+function describeHit(hit: CridTextHit, charset: string, cridTag: number | null): OtherCridElement {
+  const steps = hit.path.map((s) => `${tagLabel(s.tag)} item ${s.item}`);
+  const wouldYield = hit.path.length === 0 && !hit.truncated
+    ? (({ ids, malformed }) => ({ ids, malformed: malformed === null ? null : safeText(malformed) }))(extractCrids(hit.value))
+    : null;
+  const info = tagInfo(hit.tag);
+  return {
+    location: [...steps, tagLabel(hit.tag)].join(' > '),
+    tag: info.tag,
+    keyword: info.keyword,
+    vr: safeText(hit.vr),
+    topLevel: hit.path.length === 0,
+    value: displayValue(hit, charset),
+    instances: 1,
+    wouldYield,
+    hint: hintFor(hit, cridTag, wouldYield),
+  };
+}
+
 /** Collects the instances of one study. */
 interface StudyAccumulator {
   patientId: string;
   studyInstanceUid: string;
+  /** Without their hits, which are merged into `others` as each file is read. */
   instances: InstanceRead[];
+  /** Other elements with `CRID#` text by location and VR, at most MAX_OTHER_ELEMENTS. */
+  others: Map<string, OtherCridElement>;
+  othersOmitted: number;
+}
+
+/** Distinct other elements listed per study; a hostile study could otherwise grow the report without end. */
+const MAX_OTHER_ELEMENTS = 200;
+/** Notes listed per study. */
+const MAX_NOTES = 50;
+
+/** Adds an instance to its study, merging its hits (counted once per instance and location). */
+function addInstance(acc: StudyAccumulator, read: InstanceRead): void {
+  const seen = new Set<string>();
+  for (const hit of read.hits) {
+    const key = `${hit.location}|${hit.vr}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const known = acc.others.get(key);
+    if (known) known.instances++;
+    else if (acc.others.size < MAX_OTHER_ELEMENTS) acc.others.set(key, hit);
+    else acc.othersOmitted++;
+  }
+  acc.instances.push({ ...read, hits: [] });
 }
 
 /** Decides a study's outcome as StudyCompletion would, and gathers what to show. */
-function inspectStudy(acc: StudyAccumulator, config: Config, cridTag: number | null): StudyInspection {
+async function inspectStudy(acc: StudyAccumulator, config: Config, cridTag: number | null): Promise<StudyInspection> {
   const ordered = assignEntryNames(acc.instances);
   const first = ordered[0]!.source;
-  const fields = studyFields(first.attributes);
+  const notes: string[] = [];
+  // The zipper names the study after its first entry; its attributes are read again rather than
+  // kept for every instance, so memory does not grow with hostile 64 KiB values per file.
+  let attributes = new Map<number, CapturedElement>();
+  try {
+    attributes = (await readPart10Attributes(first.path, STUDY_FIELD_TAGS)).captured;
+  } catch (err) {
+    notes.push(safeText(`${first.file}: could not be read again for the naming attributes: ${errorText(err)}`));
+  }
+  const fields = studyFields(attributes);
   const modalities = [...new Set(acc.instances.map((i) => i.modality).filter((m) => m !== ''))].sort();
 
   const crids: string[] = [];
   const malformed: MalformedId[] = [];
-  const notes: string[] = [];
-  const others = new Map<string, OtherCridElement>();
+  const others = acc.others;
+  if (acc.othersOmitted > 0) notes.push(`${acc.othersOmitted} more elements with CRID# text not listed`);
   let instancesWithIds = 0;
   let instancesWithTag = 0;
   for (const { source } of ordered) {
@@ -439,35 +499,6 @@ function inspectStudy(acc: StudyAccumulator, config: Config, cridTag: number | n
       mergeCrids(crids, source.extraction.ids);
     }
     notes.push(...source.notes.map((n) => safeText(n)));
-    const charset = asciiValue(source.attributes.get(TAGS.SpecificCharacterSet));
-    const seen = new Set<string>();
-    for (const hit of source.hits) {
-      const steps = hit.path.map((s) => `${tagLabel(s.tag)} item ${s.item}`);
-      const location = [...steps, tagLabel(hit.tag)].join(' > ');
-      const key = `${location}|${hit.vr}`;
-      const known = others.get(key);
-      if (known) {
-        if (!seen.has(key)) known.instances++;
-        seen.add(key);
-        continue;
-      }
-      seen.add(key);
-      const wouldYield = hit.path.length === 0 && !hit.truncated
-        ? (({ ids, malformed: m }) => ({ ids, malformed: m === null ? null : safeText(m) }))(extractCrids(hit.value))
-        : null;
-      const info = tagInfo(hit.tag);
-      others.set(key, {
-        location,
-        tag: info.tag,
-        keyword: info.keyword,
-        vr: safeText(hit.vr),
-        topLevel: hit.path.length === 0,
-        value: displayValue(hit, charset),
-        instances: 1,
-        wouldYield,
-        hint: hintFor(hit, cridTag, wouldYield),
-      });
-    }
   }
 
   // StudyCompletion: any malformed text means no IDs for the whole study.
@@ -491,6 +522,7 @@ function inspectStudy(acc: StudyAccumulator, config: Config, cridTag: number | n
     inboxReason = `zipping failed: ${err.message}`;
   }
 
+  if (notes.length > MAX_NOTES) notes.splice(MAX_NOTES, notes.length - MAX_NOTES, `… and ${notes.length - MAX_NOTES} more notes`);
   return {
     studyInstanceUid: safeText(acc.studyInstanceUid),
     patientId: safeText(acc.patientId),
@@ -563,11 +595,14 @@ export async function inspectPath(target: string, config: Config, options: Inspe
       continue;
     }
     const key = StudyTracker.keyOf(read.patientId, read.studyInstanceUid);
-    const acc = studies.get(key);
-    if (acc) acc.instances.push(read);
-    else studies.set(key, { patientId: read.patientId, studyInstanceUid: read.studyInstanceUid, instances: [read] });
+    let acc = studies.get(key);
+    if (!acc) {
+      acc = { patientId: read.patientId, studyInstanceUid: read.studyInstanceUid, instances: [], others: new Map(), othersOmitted: 0 };
+      studies.set(key, acc);
+    }
+    addInstance(acc, read);
   }
-  for (const acc of studies.values()) report.studies.push(inspectStudy(acc, config, cridTag));
+  for (const acc of studies.values()) report.studies.push(await inspectStudy(acc, config, cridTag));
   return report;
 }
 
