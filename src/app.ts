@@ -24,6 +24,7 @@ import { isZipComplete } from './bridge/send/outbox-zip.js';
 import { OutboxSender, type SendOutcome, type SendSettings } from './bridge/send/outbox-sender.js';
 import { OutboxWatcher } from './bridge/send/outbox-watcher.js';
 import { createLogger } from './log.js';
+import { startRetention, type RetentionService } from './bridge/housekeeping/retention.js';
 
 /** Events a bridge emits: `study` after each completed or failed study, `send` after each Outbox ZIP. */
 export interface BridgeEvents {
@@ -130,6 +131,7 @@ function setLogLevel(log: Logger, level: LogLevel): boolean {
 class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   receiver: Receiver | null = null;
   watcher: OutboxWatcher | null = null;
+  retention: RetentionService | null = null;
   sender: OutboxSender;
   readonly tracker: StudyTracker;
   readonly completion: StudyCompletion;
@@ -214,6 +216,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     await Promise.all([...this.draining].map(([receiver, drained]) => Promise.all([receiver.close(), drained])));
     await this.tracker.dispose();
     await this.completion.idle();
+    await this.retention?.stop();
     this.logBook.close();
   }
 
@@ -411,5 +414,7 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
     }
   }
   if (config.send.enabled) await bridge.startSending();
+  // SPEC §3: failed items older than keepFailedDays go, at start and then hourly.
+  bridge.retention = startRetention({ layout, logBook, log: log.child({ component: 'retention' }), keepFailedDays: () => bridge.config.keepFailedDays });
   return bridge;
 }

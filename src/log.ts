@@ -11,9 +11,10 @@ import type { Logger } from './dicom/ul/logger.js';
 /** Creates the bridge's logger; `console: false` keeps the console quiet (tests). */
 export function createLogger(options: { level: LogLevel; logsDir?: string; console?: boolean }): Logger {
   const streams: pino.StreamEntry[] = [];
-  if (options.console !== false) streams.push({ level: options.level, stream: process.stdout });
+  // Streams pass everything; the logger's own level filters, so a saved log.level applies at once.
+  if (options.console !== false) streams.push({ level: 'trace', stream: process.stdout });
   if (options.logsDir) {
-    streams.push({ level: options.level, stream: pino.destination({ dest: join(options.logsDir, 'dicombridge.log'), mkdir: true, sync: false }) });
+    streams.push({ level: 'trace', stream: pino.destination({ dest: join(options.logsDir, 'dicombridge.log'), mkdir: true, sync: false }) });
   }
   return pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams)) as unknown as Logger;
 }

@@ -84,8 +84,6 @@ export class RequestGuard {
 
     const origin = req.headers.origin;
     if (origin !== undefined && !this.hosts.has(originHost(origin))) return { status: 403, reason: 'cross-origin request' };
-    const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') return { status: 403, reason: 'cross-site request' };
 
     if (this.passwordDigest !== null) {
       if (this.tooManyFailures(nowMs)) return { status: 429, reason: 'too many wrong passwords; wait a minute' };
@@ -96,6 +94,10 @@ export class RequestGuard {
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // Reads are harmless across sites (the browser keeps the answer from the other page, and
+      // a click on a link, or the page moving to a new GUI port, is "same-site"); writes are not.
+      const site = req.headers['sec-fetch-site'];
+      if (site !== undefined && site !== 'same-origin' && site !== 'none') return { status: 403, reason: 'cross-site request' };
       const token = req.headers[TOKEN_HEADER];
       if (typeof token !== 'string' || !sameSecret(token, this.token)) return { status: 403, reason: 'missing or wrong page token' };
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();

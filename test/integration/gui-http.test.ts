@@ -79,6 +79,9 @@ describe('admin GUI over HTTP', () => {
     const crossSite = await rawRequest(port, 'POST', '/api/echo', jsonHeaders(token, { 'sec-fetch-site': 'cross-site' }), { send: settings.send });
     assert.equal(crossSite.status, 403);
     assert.equal(await configText(app.configPath), before);
+    // Navigating to the page from another port (the GUI moved) or a link is a harmless read.
+    const navigate = await rawRequest(port, 'GET', '/', { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'navigate' });
+    assert.equal(navigate.status, 200);
   });
 
   it('refuses state-changing requests without the token, with a wrong one, or not JSON', async () => {

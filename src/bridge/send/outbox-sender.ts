@@ -109,6 +109,10 @@ export class OutboxSender {
     try {
       for (const skipped of zip.skipped) log.info({ entry: skipped.entryName }, `entry not sent: ${skipped.reason}`);
       const progress = await this.sendWithRetries(zip, log);
+      if (progress.interrupted) {
+        log.info({ sent: progress.results.length, of: zip.instances.length }, 'sending stopped between instances; the ZIP stays claimed and is sent again when sending resumes');
+        return;
+      }
       const failed = progress.results.filter((r) => statusCategory(r.status) === 'failure');
       const reason = progress.error
         ?? (failed.length > 0 ? `${failed.length} of ${zip.instances.length} instances refused; first: ${failed[0]!.text}` : undefined);
@@ -131,6 +135,7 @@ export class OutboxSender {
           responseTimeoutMs: settings.timeoutMs,
           maxPduLength: settings.maxPduLength,
           log,
+          signal: this.stopping.signal,
           onResult: (result) => {
             const instance = remaining.find((i) => i.sopInstanceUid === result.sopInstanceUid);
             if (instance) done.add(instance.entryName);
@@ -141,12 +146,15 @@ export class OutboxSender {
       } catch (err) {
         const transient = err instanceof SendError && err.transient;
         const reason = err instanceof SendError ? err.reason : `sending failed: ${(err as Error).message}`;
-        if (!transient || attempt >= settings.retries || this.stopping.signal.aborted) {
+        // Stopping is not a failure of the ZIP: it stays claimed (nothing is lost or marked failed).
+        if (transient && this.stopping.signal.aborted) return { ...progress, interrupted: true };
+        if (!transient || attempt >= settings.retries) {
           return { ...progress, error: attempt > 0 ? `${reason} (after ${attempt + 1} attempts)` : reason };
         }
         const waitMs = settings.retryDelayMs * 2 ** attempt;
         log.warn({ attempt: attempt + 1, waitMs, reason }, 'send failed; retrying');
         await delay(waitMs, this.stopping.signal);
+        if (this.stopping.signal.aborted) return { ...progress, interrupted: true };
       }
     }
   }
@@ -219,4 +227,6 @@ interface Progress {
   modalities: string[];
   /** Set when the ZIP could not be sent as a whole. */
   error?: string;
+  /** Stopped between instances: the ZIP stays claimed and is sent again later. */
+  interrupted?: boolean;
 }

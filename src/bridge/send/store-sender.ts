@@ -59,7 +59,12 @@ export interface SendOptions {
   log: Logger;
   /** Called after each instance (progress, and so a retry can skip what is done). */
   onResult?(r: InstanceResult): void;
+  /** Once aborted, no further instance is started: the association is released and SendError(stopped) thrown. */
+  signal?: AbortSignal;
 }
+
+/** Text of the SendError thrown when `signal` stops a send between instances. */
+export const SEND_STOPPED = 'stopped between instances (the bridge is stopping or sending was switched off)';
 
 /** A planned association: the contexts to propose and the instances that travel on them. */
 export interface AssociationPlan {
@@ -334,7 +339,10 @@ export async function sendInstances(target: SendTarget, instances: readonly Outg
   };
   for (const plan of planAssociations(instances)) {
     const cursor: Cursor = { plan, next: 0 };
-    while (cursor.next < plan.instances.length) await sendOnOneAssociation(target, cursor, options, log, record);
+    while (cursor.next < plan.instances.length) {
+      if (options.signal?.aborted) throw new SendError(SEND_STOPPED, true);
+      await sendOnOneAssociation(target, cursor, options, log, record);
+    }
   }
   return results;
 }
@@ -361,6 +369,7 @@ async function sendOnOneAssociation(
   log.info({ assoc: assoc.id, proposed: cursor.plan.contexts.length, accepted: assoc.contexts.size }, 'send: association established');
 
   while (cursor.next < cursor.plan.instances.length) {
+    if (options.signal?.aborted) break; // released below; sendInstances then reports the stop
     const instance = cursor.plan.instances[cursor.next]!;
     const pcId = pcIdOf.get(contextKey(instance.sopClassUid, instance.transferSyntaxUid))!;
     if (!assoc.contexts.has(pcId)) {
