@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { removeDir, tempDir } from '../support/bridge-harness.js';
 import { configText, pageToken, rawRequest, startGui, type GuiUnderTest } from '../support/gui-harness.js';
+import { freePort } from '../support/peers/dcmtk.js';
 
 type Section = Record<string, unknown>;
 interface Settings {
@@ -177,6 +179,55 @@ describe('admin GUI over HTTP', () => {
     const empty = await rawRequest(port, 'POST', '/api/echo', jsonHeaders(token), { send: { host: '' } });
     assert.equal(empty.status, 400);
     assert.equal((empty.json() as { errors: Array<{ key: string }> }).errors[0].key, 'send.host');
+  });
+});
+
+describe('admin GUI moving to another port on Save', () => {
+  let dir: string;
+  let app: GuiUnderTest;
+  before(async () => {
+    dir = await tempDir();
+    app = await startGui(join(dir, 'store'));
+  });
+  after(async () => {
+    await app.stop();
+    await removeDir(dir);
+  });
+
+  it('answers on the new port at once and the old one goes away', async () => {
+    const oldPort = app.gui.port;
+    const token = await pageToken(oldPort);
+    const settings = await currentSettings(oldPort);
+    const newPort = await freePort();
+    settings.gui = { ...settings.gui, port: newPort };
+    const res = await rawRequest(oldPort, 'PUT', '/api/settings', jsonHeaders(token), { settings });
+    assert.equal(res.status, 200, res.body);
+    assert.equal((res.json() as { guiUrl: string }).guiUrl, `http://127.0.0.1:${newPort}/`);
+    assert.equal(app.gui.port, newPort);
+    const status = await rawRequest(newPort, 'GET', '/api/status');
+    assert.equal(status.status, 200);
+    // The token stays, so the open page keeps working after it moves.
+    assert.equal(await pageToken(newPort), token);
+    await assert.rejects(async () => {
+      for (;;) await rawRequest(oldPort, 'GET', '/api/status', { connection: 'close' });
+    }, /ECONNREFUSED/);
+  });
+
+  it('refuses a GUI port that is taken, keeping the old one', async () => {
+    const port = app.gui.port;
+    const token = await pageToken(port);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const settings = await currentSettings(port);
+      settings.gui = { ...settings.gui, port: (taken.address() as AddressInfo).port };
+      const res = await rawRequest(port, 'PUT', '/api/settings', jsonHeaders(token), { settings });
+      assert.equal(res.status, 409);
+      assert.equal((res.json() as { errors: Array<{ key: string }> }).errors[0].key, 'gui.port');
+      assert.equal((await rawRequest(port, 'GET', '/api/status')).status, 200);
+    } finally {
+      taken.close();
+    }
   });
 });
 
