@@ -20,6 +20,7 @@ function deepFreeze<T extends object>(value: T): Readonly<T> {
 export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
   storageFolder: defaultStorageFolder(),
   keepFailedDays: 7,
+  minFreeDiskMegabytes: 1024,
   receive: {
     enabled: true,
     host: '0.0.0.0',
@@ -52,5 +53,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
   },
   log: {
     level: 'info',
+    maxFileMegabytes: 10,
+    keepFiles: 10,
   },
 });

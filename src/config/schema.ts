@@ -168,6 +168,8 @@ const logSchema = z
       level: z
         .enum(['trace', 'debug', 'info', 'warn', 'error'], { error: RULES.logLevel })
         .default(D.log.level),
+      maxFileMegabytes: int(1, 1024, D.log.maxFileMegabytes),
+      keepFiles: int(1, 1000, D.log.keepFiles),
     },
     { error: RULES.object },
   )
@@ -185,6 +187,7 @@ export const configSchema = z.strictObject(
       .refine((v) => v !== '' && !v.includes('\0'), { error: RULES.folder })
       .default(D.storageFolder),
     keepFailedDays: int(1, 365, D.keepFailedDays),
+    minFreeDiskMegabytes: int(0, 1048576, D.minFreeDiskMegabytes),
     receive: receiveSchema,
     send: sendSchema,
     gui: guiSchema,
@@ -201,6 +204,8 @@ export interface Config {
   /** Absolute root folder of the Inbox and Outbox folders, the log book and the logs. */
   storageFolder: string;
   keepFailedDays: number;
+  /** Below this much free space in the storage folder, C-STOREs are refused with A700 (0 = off). */
+  minFreeDiskMegabytes: number;
   receive: {
     enabled: boolean;
     /** Bind address of the DICOM listener. */
@@ -241,7 +246,13 @@ export interface Config {
     /** Required (12+ characters) when `host` is not loopback; HTTP Basic password. Never logged or sent to the page. */
     password: string;
   };
-  log: { level: LogLevel };
+  log: {
+    level: LogLevel;
+    /** The technical log file is rotated at this size. */
+    maxFileMegabytes: number;
+    /** Rotated technical log files kept. */
+    keepFiles: number;
+  };
 }
 
 // Compile-time check that the hand-written interface and the schema agree both ways.

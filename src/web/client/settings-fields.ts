@@ -50,9 +50,12 @@ const f = (
 export const FIELDS: readonly FieldDef[] = [
   f('storageFolder', 'Storage Folder', 'general', 'folder'),
   f('keepFailedDays', 'Keep failed (days)', 'general', 'number'),
+  f('minFreeDiskMegabytes', 'Minimum free disk space (MB)', 'general', 'number', true),
   f('gui.host', 'GUI address', 'general', 'text', true, 'medium'),
   f('gui.port', 'GUI port', 'general', 'number', true),
   { ...f('log.level', 'Technical log level', 'general', 'select', true), options: LOG_LEVELS },
+  f('log.maxFileMegabytes', 'Technical log file size (MB)', 'general', 'number', true),
+  f('log.keepFiles', 'Technical log files kept', 'general', 'number', true),
 
   f('receive.enabled', 'Activate DICOM Receiving', 'receive', 'checkbox'),
   f('receive.port', 'Port', 'receive', 'number'),

@@ -23,6 +23,7 @@ const range = RULES.intRange;
 export const SETTING_RULES: Readonly<Record<string, string>> = {
   storageFolder: 'a folder this service can write to; created if missing',
   keepFailedDays: range(1, 365),
+  minFreeDiskMegabytes: `${range(0, 1048576)}; below this free space DICOM storing is refused (out of resources) until space returns; 0 = off`,
   'receive.enabled': RULES.boolean,
   'receive.port': range(1, 65535),
   'receive.timeoutSeconds': `${range(1, 3600)}: quiet seconds after which a study is complete`,
@@ -47,6 +48,8 @@ export const SETTING_RULES: Readonly<Record<string, string>> = {
   'gui.host': `${RULES.ipAddress}; off loopback a password must be set in the configuration file`,
   'gui.port': range(1, 65535),
   'log.level': RULES.logLevel,
+  'log.maxFileMegabytes': `${range(1, 1024)}; the technical log file is rotated at this size`,
+  'log.keepFiles': `${range(1, 1000)} rotated technical log files kept`,
 };
 
 function issuesBody(issues: readonly ConfigIssue[]) {
