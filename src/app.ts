@@ -16,6 +16,7 @@ import { ConfigError, configIssue } from './config/errors.js';
 import type { Config, LogLevel } from './config/schema.js';
 import type { Logger } from './dicom/ul/logger.js';
 import { openLogBook, type LogBook } from './logbook/logbook.js';
+import { DiskGuard } from './bridge/receive/disk-guard.js';
 import { startReceiver, type Receiver, type ReceiverSettings } from './bridge/receive/receiver.js';
 import { StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
 import { ensureStorageLayout, storageLayout, type StorageLayout } from './bridge/storage-layout.js';
@@ -47,6 +48,8 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   readonly activeAssociations: number;
   /** Outbox ZIPs seen but not yet complete, plus those being sent. */
   readonly outboxWaiting: number;
+  /** Refuses C-STOREs (A700) while free space is below `minFreeDiskMegabytes` (read live). */
+  readonly diskGuard: DiskGuard;
   /**
    * Applies validated settings at once, without a restart, and returns one line per change for
    * people ("DICOM receiver now listening on 127.0.0.1:11113"). The storage folder must stay
@@ -135,6 +138,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   sender: OutboxSender;
   readonly tracker: StudyTracker;
   readonly completion: StudyCompletion;
+  readonly diskGuard: DiskGuard;
   /** Receivers replaced or switched off, letting their associations finish: their close. */
   private readonly draining = new Map<Receiver, Promise<void>>();
   /** Senders stopped by switching sending off: resolves once their current ZIP is done. */
@@ -151,6 +155,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   ) {
     super();
     const current = (): Config => this.config;
+    this.diskGuard = new DiskGuard({ dir: layout.root, minFreeMegabytes: () => current().minFreeDiskMegabytes, log });
     this.completion = new StudyCompletion({
       layout,
       logBook,
@@ -222,7 +227,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
 
   /** Starts the DICOM listener with these settings. */
   listen(settings: ReceiverSettings): Promise<Receiver> {
-    return startReceiver(settings, { incomingDir: this.layout.incoming, tracker: this.tracker, log: this.log });
+    return startReceiver(settings, { incomingDir: this.layout.incoming, tracker: this.tracker, log: this.log, diskGuard: this.diskGuard });
   }
 
   /** Sends what an earlier run (or sending before it was switched off) had taken, then watches Outbox_Auto. */

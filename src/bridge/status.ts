@@ -4,6 +4,7 @@
  */
 import { readdir, statfs } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
+import { BYTES_PER_MEGABYTE, type DiskCheck } from './receive/disk-guard.js';
 import type { StorageLayout } from './storage-layout.js';
 
 /** The figures of the status strip. */
@@ -27,6 +28,13 @@ export interface StatusSource {
   readonly activeAssociations: number;
   readonly studiesInProgress: number;
   readonly outboxWaiting: number;
+  /** The receiver's disk space guard: while it refuses storing, the disk shows as low. */
+  readonly diskGuard?: { check(): Promise<DiskCheck> };
+}
+
+/** The `minFreeDiskMegabytes` threshold in bytes (0 = off). */
+export function minFreeDiskBytes(config: Config): number {
+  return config.minFreeDiskMegabytes * BYTES_PER_MEGABYTE;
 }
 
 /** Entries in a folder that the bridge did not name as temporary ('.'-prefixed); 0 if missing. */
@@ -46,10 +54,19 @@ export async function diskSpace(dir: string): Promise<{ freeBytes: number | null
   }
 }
 
-/** Reads the status; `lowDiskBytes` marks the disk as low below that many free bytes. */
-export async function readStatus(bridge: StatusSource, version: string, lowDiskBytes = 0): Promise<BridgeStatus> {
+/**
+ * Reads the status. The disk is low while the bridge's disk space guard refuses storing, or
+ * when fewer than `lowDiskBytes` are free (by default the config's `minFreeDiskMegabytes`).
+ * Asking the guard also lets it notice, and log, that space returned when no C-STORE comes.
+ */
+export async function readStatus(bridge: StatusSource, version: string, lowDiskBytes = minFreeDiskBytes(bridge.config)): Promise<BridgeStatus> {
   const { config, layout } = bridge;
-  const [inbox, outbox, disk] = await Promise.all([countItems(layout.inboxFailed), countItems(layout.outboxFailed), diskSpace(layout.root)]);
+  const [inbox, outbox, disk, guard] = await Promise.all([
+    countItems(layout.inboxFailed),
+    countItems(layout.outboxFailed),
+    diskSpace(layout.root),
+    bridge.diskGuard?.check(),
+  ]);
   return {
     version,
     receiving: {
@@ -64,7 +81,7 @@ export async function readStatus(bridge: StatusSource, version: string, lowDiskB
     studiesInProgress: bridge.studiesInProgress,
     outboxWaiting: bridge.outboxWaiting,
     failed: { inbox, outbox },
-    disk: { path: layout.root, ...disk, low: disk.freeBytes !== null && disk.freeBytes < lowDiskBytes },
+    disk: { path: layout.root, ...disk, low: guard?.low === true || (disk.freeBytes !== null && disk.freeBytes < lowDiskBytes) },
     storageFolder: layout.root,
   };
 }

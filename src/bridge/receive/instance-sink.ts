@@ -2,7 +2,9 @@
  * Receives one C-STORE dataset into a Part 10 file (SPEC §1): file meta first, then the
  * dataset bytes exactly as they arrive, scanned on the way for the attributes that group the
  * instance into its study. The C-STORE response waits until the file is written, fsynced and
- * renamed into its study folder; an aborted transfer deletes its temporary file.
+ * renamed into its study folder; an aborted transfer deletes its temporary file. Below the
+ * free-space threshold ({@link DiskGuard}) the instance is refused with A700 before a byte is
+ * written; a write that fails anyway (ENOSPC, EDQUOT) deletes the partial file and answers A700.
  */
 import type { WriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -25,6 +27,7 @@ import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
 import type { StudyTracker } from '../study/tracker.js';
+import type { DiskGuard } from './disk-guard.js';
 import type { TempFilePool } from './temp-files.js';
 
 /** Attributes captured while receiving: grouping and ZIP entry order. */
@@ -43,6 +46,8 @@ export interface InstanceSinkContext {
   tempFiles: TempFilePool;
   tracker: StudyTracker;
   log: Logger;
+  /** Refuses storing while free disk space is below the threshold; absent = no guard. */
+  diskGuard?: DiskGuard;
 }
 
 /** A captured ASCII value, or undefined while it has not streamed past. */
@@ -95,7 +100,12 @@ class InstanceSink implements DatasetSink {
       this.failure ??= err;
     };
     rewriter.on('error', record);
-    file.on('error', record);
+    file.on('error', (err) => {
+      record(err);
+      // The pipe stops feeding a failed file: without this the rewriter would stay full and a
+      // write() waiting for its 'drain' would never return (a full disk would hang the C-STORE).
+      rewriter.destroy(err);
+    });
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -170,9 +180,26 @@ class InstanceSink implements DatasetSink {
   }
 }
 
-/** Takes a temporary file for a new instance and writes its File Meta Information (PS3.10 §7.1). */
-export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContext): Promise<DatasetSink> {
-  const { path, stream: file } = await ctx.tempFiles.take();
+/**
+ * Takes a temporary file for a new instance and writes its File Meta Information (PS3.10 §7.1),
+ * or answers at once without writing anything: A700 while the disk space guard is low, or the
+ * failure status of a temporary file that cannot be created (PS3.4 Table B.2-1).
+ */
+export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContext): Promise<DatasetSink | StoreOutcome> {
+  const refusal = await ctx.diskGuard?.refusal();
+  if (refusal) {
+    // The transition is logged once by the guard; each refused instance only at debug level.
+    ctx.log.debug({ assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance refused: free disk space below the threshold');
+    return refusal;
+  }
+  let taken;
+  try {
+    taken = await ctx.tempFiles.take();
+  } catch (err) {
+    ctx.log.error({ err, assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance not stored: no temporary file');
+    return failureOutcome(err);
+  }
+  const { path, stream: file } = taken;
   // Corked until the first dataset bytes arrive: meta and dataset go out in one writev.
   file.cork();
   file.write(buildFileMeta({

@@ -9,6 +9,7 @@ import { createAcceptor, type Acceptor, type AcceptorCloseOptions } from '../../
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
 import type { StudyTracker } from '../study/tracker.js';
+import type { DiskGuard } from './disk-guard.js';
 import { openInstanceSink } from './instance-sink.js';
 import { acceptStorageContext } from './presentation-policy.js';
 import { TempFilePool } from './temp-files.js';
@@ -42,14 +43,20 @@ export interface Receiver {
   close(options?: AcceptorCloseOptions): Promise<void>;
 }
 
+/** What the receiver works with besides its settings. */
+export interface ReceiverDeps {
+  incomingDir: string;
+  tracker: StudyTracker;
+  log: Logger;
+  /** Refuses C-STOREs with A700 while free disk space is low (shared across re-binds). */
+  diskGuard?: DiskGuard;
+}
+
 /** Starts listening; rejects if the port cannot be bound (e.g. EADDRINUSE, EACCES). */
-export async function startReceiver(
-  settings: ReceiverSettings,
-  deps: { incomingDir: string; tracker: StudyTracker; log: Logger },
-): Promise<Receiver> {
+export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDeps): Promise<Receiver> {
   const log = deps.log.child({ component: 'receiver' });
   const tempFiles = new TempFilePool(deps.incomingDir, settings.fsync);
-  const sinkContext = { tempFiles, tracker: deps.tracker, log };
+  const sinkContext = { tempFiles, tracker: deps.tracker, log, diskGuard: deps.diskGuard };
   const acceptor: Acceptor = createAcceptor({
     aeTitle: settings.aeTitle || null,
     maxPduLength: settings.maxPduLength,

@@ -15,9 +15,15 @@ export interface TempFile {
   stream: WriteStream;
 }
 
+/** A file being created ahead of need; `failed` once its creation rejected. */
+interface ReadyFile {
+  promise: Promise<TempFile>;
+  failed: boolean;
+}
+
 /** Keeps `size` temporary files open and ready. */
 export class TempFilePool {
-  private readonly ready: Array<Promise<TempFile>> = [];
+  private readonly ready: ReadyFile[] = [];
   private closed = false;
 
   constructor(
@@ -27,9 +33,18 @@ export class TempFilePool {
     private readonly size = 2,
   ) {}
 
-  /** The next open temporary file; rejects with the file system's error (e.g. ENOSPC). */
+  /**
+   * The next open temporary file; rejects with the file system's error (e.g. ENOSPC). A file
+   * created ahead that failed is dropped rather than handed out, so a full disk spoils no
+   * C-STORE after space returns: the next take creates afresh.
+   */
   take(): Promise<TempFile> {
-    const next = this.ready.shift() ?? this.create();
+    let next: Promise<TempFile> | undefined;
+    while (next === undefined && this.ready.length > 0) {
+      const entry = this.ready.shift()!;
+      if (!entry.failed) next = entry.promise;
+    }
+    next ??= this.create();
     this.refill();
     return next;
   }
@@ -38,7 +53,7 @@ export class TempFilePool {
   async close(): Promise<void> {
     this.closed = true;
     const pending = this.ready.splice(0);
-    await Promise.all(pending.map(async (promise) => {
+    await Promise.all(pending.map(async ({ promise }) => {
       const file = await promise.catch(() => undefined);
       if (!file) return;
       file.stream.destroy();
@@ -48,9 +63,11 @@ export class TempFilePool {
 
   private refill(): void {
     while (!this.closed && this.ready.length < this.size) {
-      const promise = this.create();
-      promise.catch(() => undefined); // reported to whoever takes it
-      this.ready.push(promise);
+      const entry: ReadyFile = { promise: this.create(), failed: false };
+      entry.promise.catch(() => {
+        entry.failed = true; // dropped by the next take(); the error concerned no instance
+      });
+      this.ready.push(entry);
     }
   }
 

@@ -2,7 +2,7 @@
  * GET /api/status and GET /api/logbook: the status strip's figures and the Log Book tab's
  * rows (SPEC §4: the last 500 actions, newest first).
  */
-import { readStatus, type BridgeStatus } from '../../bridge/status.js';
+import { minFreeDiskBytes, readStatus, type BridgeStatus } from '../../bridge/status.js';
 import type { Supervisor } from '../../supervisor.js';
 import { HttpError, sendJson } from '../http.js';
 import type { Route } from './context.js';
@@ -10,9 +10,10 @@ import type { Route } from './context.js';
 /** Rows the Log Book tab shows (SPEC §4, §7). */
 export const LOGBOOK_ROWS = 500;
 
-/** The status of whichever bridge is current. */
+/** The status of whichever bridge is current; the disk is low below its `minFreeDiskMegabytes`. */
 export function currentStatus(supervisor: Supervisor, version: string): Promise<BridgeStatus> {
-  return readStatus(supervisor.bridge, version);
+  const bridge = supervisor.bridge;
+  return readStatus(bridge, version, minFreeDiskBytes(bridge.config));
 }
 
 export const getStatus: Route = async ({ res, supervisor, version }) => {
