@@ -194,7 +194,7 @@ describe('admin GUI moving to another port on Save', () => {
     await removeDir(dir);
   });
 
-  it('answers on the new port at once and the old one goes away', async () => {
+  it('answers on the new port at once and the old one goes away', { timeout: 30_000 }, async () => {
     const oldPort = app.gui.port;
     const token = await pageToken(oldPort);
     const settings = await currentSettings(oldPort);
@@ -208,9 +208,14 @@ describe('admin GUI moving to another port on Save', () => {
     assert.equal(status.status, 200);
     // The token stays, so the open page keeps working after it moves.
     assert.equal(await pageToken(newPort), token);
-    await assert.rejects(async () => {
-      for (;;) await rawRequest(oldPort, 'GET', '/api/status', { connection: 'close' });
-    }, /ECONNREFUSED/);
+    // The old address closes shortly after the answer (a reset while it closes is fine).
+    for (;;) {
+      const code = await rawRequest(oldPort, 'GET', '/api/status', { connection: 'close' }).then(
+        () => 'answered',
+        (err: NodeJS.ErrnoException) => err.code,
+      );
+      if (code === 'ECONNREFUSED') break;
+    }
   });
 
   it('refuses a GUI port that is taken, keeping the old one', async () => {
