@@ -18,9 +18,17 @@
 import net from 'node:net';
 import { Association, SOCKET_HIGH_WATER_MARK } from './association.js';
 import type { Logger } from './logger.js';
-import { REJECT_LOCAL_LIMIT, checkAssociateRq, negotiateAsAcceptor } from './negotiation.js';
-import type { ContextDecision } from './negotiation.js';
-import type { PDataChannel, PDataHandler } from './primitives.js';
+import {
+  REJECT_APPLICATION_CONTEXT,
+  REJECT_CALLED_AET,
+  REJECT_LOCAL_LIMIT,
+  REJECT_NO_REASON,
+  REJECT_PROTOCOL_VERSION,
+  checkAssociateRq,
+  negotiateAsAcceptor,
+} from './negotiation.js';
+import type { ContextDecision, RejectTriple } from './negotiation.js';
+import type { CloseReason, PDataChannel, PDataHandler } from './primitives.js';
 
 export type { ContextDecision } from './negotiation.js';
 
@@ -46,6 +54,49 @@ export interface AcceptorOptions {
   /** Gives the handler of an accepted association's P-DATA indications. */
   onAssociation(channel: PDataChannel): PDataHandler;
   log: Logger;
+}
+
+/**
+ * Why an A-ASSOCIATE-RJ was sent, as a short stable key (PS3.8 §9.3.4, Table 9-21):
+ * `local-limit-exceeded` (2, 3, 2), `called-ae-title-not-recognised` (1, 1, 7),
+ * `application-context-not-supported` (1, 1, 2), `protocol-version-not-supported` (1, 2, 2),
+ * `no-reason-given` (1, 1, 1: e.g. no presentation context acceptable), or
+ * `result-R-source-S-reason-N` for any other triple.
+ */
+export type RejectReasonKey = string;
+
+/** The key of a reject triple; see {@link RejectReasonKey}. */
+export function rejectReasonKey(reject: RejectTriple): RejectReasonKey {
+  const known: Array<[RejectTriple, string]> = [
+    [REJECT_LOCAL_LIMIT, 'local-limit-exceeded'],
+    [REJECT_CALLED_AET, 'called-ae-title-not-recognised'],
+    [REJECT_APPLICATION_CONTEXT, 'application-context-not-supported'],
+    [REJECT_PROTOCOL_VERSION, 'protocol-version-not-supported'],
+    [REJECT_NO_REASON, 'no-reason-given'],
+  ];
+  for (const [triple, key] of known) {
+    if (triple.result === reject.result && triple.source === reject.source && triple.reason === reject.reason) return key;
+  }
+  return `result-${reject.result}-source-${reject.source}-reason-${reject.reason}`;
+}
+
+/**
+ * Cumulative counts of one acceptor since it was created (monitoring). PS3.8 §9.3.3 (AC),
+ * §9.3.4 (RJ), §9.3.6 (A-RELEASE), §9.3.8 (A-ABORT).
+ */
+export interface AcceptorStats {
+  /** Associations accepted (A-ASSOCIATE-AC sent). */
+  accepted: number;
+  /** A-ASSOCIATE-RJ sent, by {@link RejectReasonKey}. */
+  rejected: Record<RejectReasonKey, number>;
+  /**
+   * How accepted associations ended: `released` (A-RELEASE), `aborted` (A-ABORT by either
+   * side, including ours at a timeout, a protocol error or a drain deadline), `closed` (the
+   * connection went away without either).
+   */
+  ended: Record<CloseReason, number>;
+  /** TCP connections dropped at once because too many were open (no A-ASSOCIATE-RJ possible). */
+  connectionsRefused: number;
 }
 
 /** Options of {@link Acceptor.close}. */
@@ -74,6 +125,8 @@ export interface Acceptor {
   close(options?: AcceptorCloseOptions): Promise<void>;
   /** Associations accepted and not yet ended. */
   readonly activeAssociations: number;
+  /** A copy of the counts so far (they keep counting after close for associations still ending). */
+  readonly stats: AcceptorStats;
 }
 
 /**
@@ -87,10 +140,17 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
   // Raw connections are bounded too: each one that never associates costs a socket until ARTIM.
   const maxConnections = options.maxAssociations * 2 + 8;
   let closing = false;
+  const stats: AcceptorStats = { accepted: 0, rejected: {}, ended: { released: 0, aborted: 0, closed: 0 }, connectionsRefused: 0 };
+  const rejected = (reject: RejectTriple): RejectTriple => {
+    const key = rejectReasonKey(reject);
+    stats.rejected[key] = (stats.rejected[key] ?? 0) + 1;
+    return reject;
+  };
 
   const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER_MARK }, (socket) => {
     if (closing || live.size >= maxConnections) {
       log.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, connections: live.size }, 'connection refused: too many connections');
+      stats.connectionsRefused += 1;
       socket.destroy();
       return;
     }
@@ -102,13 +162,27 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
       idleTimeoutMs: options.idleTimeoutMs,
       acceptor: {
         checkAssociateRq: (rq) => {
-          if (closing || accepted.size >= options.maxAssociations) return REJECT_LOCAL_LIMIT;
-          return checkAssociateRq(rq, options);
+          if (closing || accepted.size >= options.maxAssociations) return rejected(REJECT_LOCAL_LIMIT);
+          const reject = checkAssociateRq(rq, options);
+          return reject === null ? null : rejected(reject);
         },
-        negotiate: (rq) => negotiateAsAcceptor(rq, { ...options, maxPduLength }),
+        negotiate: (rq) => {
+          const outcome = negotiateAsAcceptor(rq, { ...options, maxPduLength });
+          if (!outcome.accepted) rejected(outcome.reject);
+          return outcome;
+        },
         onEstablished: (channel) => {
           accepted.add(channel);
-          return options.onAssociation(channel);
+          stats.accepted += 1;
+          const handler = options.onAssociation(channel);
+          // Counts how the association ends; the service user's handler is told as before.
+          return {
+            onPData: (pdvs) => handler.onPData(pdvs),
+            onClose: (reason) => {
+              stats.ended[reason] += 1;
+              handler.onClose(reason);
+            },
+          };
         },
       },
       onEnded: (ended) => {
@@ -173,6 +247,9 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
     },
     get activeAssociations() {
       return accepted.size;
+    },
+    get stats() {
+      return { ...stats, rejected: { ...stats.rejected }, ended: { ...stats.ended } };
     },
   };
 }
