@@ -59,7 +59,7 @@ describe('admin GUI in chromium', () => {
 
   before(async () => {
     dir = await tempDir();
-    app = await startGui(join(dir, 'store'));
+    app = await startGui(join(dir, 'store'), { receive: { cridTagGroup: '0010', cridTagElement: '2201' } });
     storescp = await startStorescp({ outDir: join(dir, 'storescp') });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
@@ -100,6 +100,17 @@ describe('admin GUI in chromium', () => {
     await waitForText(page, '#logbook-table tbody', HOSTILE_NAME);
     assert.equal(await page.locator('#logbook-table img').count(), 0);
     assert.deepEqual(dialogs, []);
+  });
+
+  it('shows a study with CRYPE IDs with its IDs', async () => {
+    const crid = { group: 0x0010, element: 0x2201, vr: 'LO', value: 'CRID#1234567890123456CRID#9876543210987654' };
+    const study = await writeStudy(join(dir, 'study-crid'), { count: 4, patientName: 'HOLTZMANN^Carsten', extra: [crid] });
+    const sent = await storescu(app.supervisor.config.receive.port, study.files);
+    assert.equal(sent.code, 0, sent.stderr);
+    await waitForText(page, '#logbook-table tbody', 'HOLTZMANN, Carsten');
+    const row = (await rowTexts(page)).find((r) => r[1] === 'HOLTZMANN, Carsten');
+    assert.equal(row?.[5], '4');
+    assert.match(row?.[9] ?? '', /CRID#1234567890123456.*CRID#9876543210987654/);
   });
 
   it('Refresh shows rows the live stream did not carry', async () => {
