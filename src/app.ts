@@ -61,6 +61,12 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   reconfigure(next: Config): Promise<string[]>;
   /** Completes every staged study now and waits for the ZIPs (tests, shutdown). */
   flush(): Promise<void>;
+  /**
+   * First step of a graceful shutdown: refuses further reconfiguration, stops accepting
+   * associations at once and lets the open ones finish for up to `drainMs`, then aborts them
+   * (A-ABORT; an instance cut short leaves no file). Call `stop()` afterwards.
+   */
+  stopReceiving(drainMs: number): Promise<void>;
   /** Stops listening and closes the log book. Staged studies stay for the next start. */
   stop(): Promise<void>;
 }
@@ -206,6 +212,14 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     const run = this.reconfiguring.then(() => this.apply(next));
     this.reconfiguring = run.catch(() => undefined);
     return run;
+  }
+
+  async stopReceiving(drainMs: number): Promise<void> {
+    this.stopped = true;
+    const receivers = (): Receiver[] => [...(this.receiver ? [this.receiver] : []), ...this.draining.keys()];
+    for (const receiver of receivers()) receiver.stopListening();
+    await this.reconfiguring; // a re-bind in progress may have opened a new listener
+    await Promise.all(receivers().map((receiver) => receiver.close({ drainMs })));
   }
 
   async stop(): Promise<void> {
@@ -396,7 +410,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
 export async function createBridge(config: Config, deps: BridgeDeps = {}): Promise<Bridge> {
   const layout = storageLayout(config.storageFolder);
   await ensureStorageLayout(layout);
-  const log = deps.log ?? createLogger({ level: config.log.level, logsDir: layout.logs });
+  const log = deps.log ?? createLogger({ level: config.log.level, logsDir: layout.logs, maxFileBytes: config.log.maxFileMegabytes * 1024 * 1024, keepFiles: config.log.keepFiles });
   const logBook = openLogBook(join(layout.logs, 'logbook.sqlite'));
 
   const bridge = new DicomBridge(config, layout, logBook, log);

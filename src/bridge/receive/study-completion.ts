@@ -38,6 +38,12 @@ export interface StudyCompletionDeps {
   onOutcome(outcome: StudyOutcome): void;
 }
 
+/**
+ * The study's logger: every line carries `study`, the staging folder name (grouping key plus
+ * generation), the one id shared by all lines about this study generation.
+ */
+const studyLog = (log: Logger, study: StagedStudy): Logger => log.child({ study: basename(study.dir) });
+
 /** The study's descriptive fields, decoded with its Specific Character Set. */
 const describe = (zipped: ZippedStudy) => studyFields(zipped.attributes);
 
@@ -65,7 +71,8 @@ export class StudyCompletion {
   }
 
   private async complete(study: StagedStudy): Promise<void> {
-    const { layout, log } = this.deps;
+    const { layout } = this.deps;
+    const log = studyLog(this.deps.log, study);
     const tempZipPath = join(layout.zipTemp, `${basename(study.dir)}.zip.tmp`);
     let zipped: ZippedStudy | null = null;
     try {
@@ -76,7 +83,7 @@ export class StudyCompletion {
         return;
       }
       const fields = describe(zipped);
-      for (const line of zipped.malformed) log.warn({ study: study.key }, `malformed CRYPE ID text left in place: ${line}`);
+      for (const line of zipped.malformed) log.warn({}, `malformed CRYPE ID text left in place: ${line}`);
       const crids = zipped.malformed.length > 0 ? [] : zipped.crids;
       const inbox = crids.length > 0 ? 'Inbox_Auto' : 'Inbox_Manual';
       const folder = inbox === 'Inbox_Auto' ? layout.inboxAuto : layout.inboxManual;
@@ -100,7 +107,7 @@ export class StudyCompletion {
         studyInstanceUid: fields.studyInstanceUid,
         fileName: basename(finalPath),
       });
-      log.info({ study: study.key, zip: finalPath, instances: zipped.instanceCount, crids }, 'study zipped');
+      log.info({ zip: finalPath, instances: zipped.instanceCount, crids }, 'study zipped');
       this.deps.onOutcome({ status: 'Success', path: finalPath, inbox, instances: zipped.instanceCount, crids });
     } catch (err) {
       await unlink(tempZipPath).catch(() => undefined);
@@ -109,7 +116,8 @@ export class StudyCompletion {
   }
 
   private async fail(study: StagedStudy, err: Error, zipped: ZippedStudy | null): Promise<void> {
-    const { layout, log } = this.deps;
+    const { layout } = this.deps;
+    const log = studyLog(this.deps.log, study);
     const reason = `zipping failed: ${err.message}`;
     let path = study.dir;
     try {
@@ -118,7 +126,7 @@ export class StudyCompletion {
       noteFailedMove(this.deps, 'Inbox_Failed', path);
     } catch (moveErr) {
       // Left in staging: the next start tries again. Nothing is deleted.
-      log.error({ err: moveErr, study: study.key }, 'could not move the study to Inbox_Failed; it stays staged');
+      log.error({ err: moveErr }, 'could not move the study to Inbox_Failed; it stays staged');
     }
     const count = zipped?.instanceCount ?? (await readdir(path).then((f) => f.length, () => 0));
     const fields = zipped ? describe(zipped) : undefined;
@@ -136,7 +144,7 @@ export class StudyCompletion {
       studyInstanceUid: fields?.studyInstanceUid ?? '',
       fileName: basename(path),
     });
-    log.error({ err, study: study.key, movedTo: path }, 'study failed');
+    log.error({ err, movedTo: path }, 'study failed');
     this.deps.onOutcome({ status: 'Failed', path, inbox: 'Inbox_Failed', instances: count, crids: [], reason });
   }
 }
