@@ -25,6 +25,7 @@ import { isZipComplete } from './bridge/send/outbox-zip.js';
 import { OutboxSender, type SendOutcome, type SendSettings } from './bridge/send/outbox-sender.js';
 import { OutboxWatcher } from './bridge/send/outbox-watcher.js';
 import { createLogger } from './log.js';
+import { BridgeCounters } from './bridge/metrics.js';
 import { startRetention, type RetentionService } from './bridge/housekeeping/retention.js';
 
 /** Events a bridge emits: `study` after each completed or failed study, `send` after each Outbox ZIP. */
@@ -48,6 +49,8 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   readonly activeAssociations: number;
   /** Outbox ZIPs seen but not yet complete, plus those being sent. */
   readonly outboxWaiting: number;
+  /** Cumulative counts for GET /metrics (received, sent, studies, associations). */
+  readonly counters: BridgeCounters;
   /** Refuses C-STOREs (A700) while free space is below `minFreeDiskMegabytes` (read live). */
   readonly diskGuard: DiskGuard;
   /**
@@ -142,6 +145,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   watcher: OutboxWatcher | null = null;
   retention: RetentionService | null = null;
   sender: OutboxSender;
+  readonly counters = new BridgeCounters();
   readonly tracker: StudyTracker;
   readonly completion: StudyCompletion;
   readonly diskGuard: DiskGuard;
@@ -171,7 +175,10 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
         compressionLevel: current().receive.zipCompressionLevel,
         fsync: current().receive.fsync,
       }),
-      onOutcome: (outcome) => this.emit('study', outcome),
+      onOutcome: (outcome) => {
+        this.counters.noteStudyCompleted(outcome.inbox);
+        this.emit('study', outcome);
+      },
     });
     this.sender = this.createSender();
     this.tracker = new StudyTracker({
@@ -182,6 +189,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
         return current().receive.fsync;
       },
       onComplete: (study) => void this.completion.enqueue(study),
+      onPlaced: (bytes) => this.counters.noteInstanceReceived(bytes),
     });
   }
 
@@ -230,6 +238,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     await this.sender.stop();
     await this.sendersStopped;
     await this.receiver?.close();
+    if (this.receiver) this.counters.receiverEnded(this.receiver);
     this.receiver = null;
     // A shutdown does not wait for the drain: what is still open is aborted now.
     await Promise.all([...this.draining].map(([receiver, drained]) => Promise.all([receiver.close(), drained])));
@@ -241,7 +250,10 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
 
   /** Starts the DICOM listener with these settings. */
   listen(settings: ReceiverSettings): Promise<Receiver> {
-    return startReceiver(settings, { incomingDir: this.layout.incoming, tracker: this.tracker, log: this.log, diskGuard: this.diskGuard });
+    return startReceiver(settings, { incomingDir: this.layout.incoming, tracker: this.tracker, log: this.log, diskGuard: this.diskGuard }).then((receiver) => {
+      this.counters.receiverStarted(receiver);
+      return receiver;
+    });
   }
 
   /** Sends what an earlier run (or sending before it was switched off) had taken, then watches Outbox_Auto. */
@@ -262,7 +274,11 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       logBook: this.logBook,
       log: this.log,
       settings: () => liveSendSettings(current),
-      onOutcome: (outcome) => this.emit('send', outcome),
+      onOutcome: (outcome) => {
+        this.counters.noteZipSent(outcome.status === 'Success');
+        this.emit('send', outcome);
+      },
+      onInstanceSent: (bytes) => this.counters.noteInstanceSent(bytes),
     });
   }
 
@@ -299,7 +315,10 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     const drained = receiver
       .close({ drainMs: RECEIVER_DRAIN_MS })
       .catch((err: unknown) => this.log.error({ err }, 'closing the replaced DICOM receiver failed'))
-      .finally(() => this.draining.delete(receiver));
+      .finally(() => {
+        this.draining.delete(receiver);
+        this.counters.receiverEnded(receiver);
+      });
     this.draining.set(receiver, drained);
   }
 

@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import type { Bridge } from './app.js';
+import { addCounts, emptyCounts, type BridgeCounts } from './bridge/metrics.js';
 import { ConfigError, configIssue, type ConfigIssue } from './config/errors.js';
 import { checkStorageFolder, parseConfig, saveConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -42,6 +43,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private unsubscribe: () => void = () => undefined;
   /** The last save; the next one waits for it. */
   private saving: Promise<unknown> = Promise.resolve();
+  /** Counts of the bridges this one replaced, so /metrics counters never go back. */
+  private carried: BridgeCounts = emptyCounts();
 
   constructor(
     bridge: Bridge,
@@ -62,6 +65,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   get configPath(): string {
     return this.deps.configPath;
+  }
+
+  /** Cumulative counts since the process started, across bridge restarts (GET /metrics). */
+  get counts(): BridgeCounts {
+    return addCounts(this.carried, this.current.counters.snapshot());
   }
 
   /**
@@ -135,6 +143,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await old.flush();
     this.unsubscribe();
     await old.stop();
+    this.carried = addCounts(this.carried, old.counters.snapshot());
     try {
       this.current = await this.deps.start(next);
     } catch (err) {

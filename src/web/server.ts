@@ -18,6 +18,7 @@ import type { GuiRebind, Route, RouteContext } from './routes/context.js';
 import { postEcho } from './routes/echo.js';
 import { EventHub } from './routes/events.js';
 import { getFolders } from './routes/folders.js';
+import { HealthService } from './routes/health.js';
 import { getSettings, putSettings, validateSettings } from './routes/settings.js';
 import { getLogBook, getStatus } from './routes/status.js';
 
@@ -70,6 +71,7 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
   const dirs = options.staticDirs ?? defaultStaticDirs();
   const initial = supervisor.config.gui;
   const events = new EventHub(supervisor, version, log);
+  const health = new HealthService(supervisor, version);
 
   const routes = new Map<string, Map<string, Route>>([
     ['/api/status', new Map([['GET', getStatus]])],
@@ -79,6 +81,9 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
     ['/api/settings/validate', new Map([['POST', validateSettings]])],
     ['/api/echo', new Map([['POST', postEcho]])],
     ['/api/folders', new Map([['GET', getFolders]])],
+    // Monitoring (issue 5): readiness and Prometheus metrics, behind the same guard.
+    ['/health', new Map([['GET', health.health]])],
+    ['/metrics', new Map([['GET', health.metrics]])],
   ]);
 
   // The port is known after listening; update() then sets the allowed Host names.

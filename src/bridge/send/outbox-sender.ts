@@ -21,7 +21,7 @@ import type { StorageLayout } from '../storage-layout.js';
 import { isoDate, STUDY_FIELD_TAGS, studyFields } from '../study-fields.js';
 import { originalZipName } from './outbox-watcher.js';
 import { OutboxZip, OutboxZipError, type ZipInstance } from './outbox-zip.js';
-import { SendError, sendInstances, type InstanceResult, type OutgoingInstance, type SendTarget } from './store-sender.js';
+import { instanceSent, SendError, sendInstances, type InstanceResult, type OutgoingInstance, type SendTarget } from './store-sender.js';
 
 /** What the sender needs of the settings, read afresh for every ZIP. */
 export interface SendSettings {
@@ -51,6 +51,8 @@ export interface OutboxSenderDeps {
   log: Logger;
   settings(): SendSettings;
   onOutcome(outcome: SendOutcome): void;
+  /** Called for each instance the PACS acknowledged, with its dataset size (monitoring counters). */
+  onInstanceSent?(datasetBytes: number): void;
 }
 
 /** Waits, unless stopping. */
@@ -140,6 +142,7 @@ export class OutboxSender {
             const instance = remaining.find((i) => i.sopInstanceUid === result.sopInstanceUid);
             if (instance) done.add(instance.entryName);
             progress.results.push(result);
+            if (instance && instanceSent(result.status)) this.deps.onInstanceSent?.(instance.uncompressedSize - instance.datasetOffset);
           },
         });
         return progress;

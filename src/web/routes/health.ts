@@ -1,0 +1,142 @@
+/**
+ * GET /health and GET /metrics on the admin GUI's server (issue 5 point 6), for a service
+ * monitor and for Prometheus.
+ *
+ * `/health` answers 200 `{ "status": "ready", "checks": [...] }` or 503 `{ "status": "not
+ * ready", "reasons": [...], "checks": [...] }`. Ready means: the DICOM receiver listens when
+ * receiving is on (receiving switched off is a choice, not a fault), the log book answers a
+ * query, the storage folder takes a file (probed at most every 30 s, the answer cached), and
+ * free disk space is not below `minFreeDiskMegabytes`.
+ *
+ * `/metrics` is the Prometheus text format 0.0.4 (src/bridge/metrics.ts): counters since the
+ * process started (they survive a bridge restart on a new storage folder) and gauges read at
+ * each scrape.
+ *
+ * Both pass the GUI's RequestGuard like every route: the Host header must be one this server
+ * is reached under (Prometheus sends the target's `host:port`, so scrape the address the GUI
+ * listens on), and when `gui.password` is set, HTTP Basic authentication is required: in
+ * prometheus.yml, `basic_auth: { username: any, password: <gui.password> }` (the user name is
+ * not checked). Reads need no page token.
+ */
+import { unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { METRICS_CONTENT_TYPE, processFigures, renderMetrics } from '../../bridge/metrics.js';
+import type { BridgeStatus } from '../../bridge/status.js';
+import type { Supervisor } from '../../supervisor.js';
+import { sendJson } from '../http.js';
+import type { Route } from './context.js';
+import { currentStatus } from './status.js';
+
+/** The storage folder is probed for writing at most this often; the answer is cached meanwhile. */
+export const STORAGE_PROBE_INTERVAL_MS = 30_000;
+
+/** One readiness check and what it found. */
+export interface HealthCheck {
+  name: 'receiver' | 'logbook' | 'storage' | 'disk';
+  ok: boolean;
+  /** What was found, for people ("listening on 127.0.0.1:11112", "free disk space below 1024 MB"). */
+  detail: string;
+}
+
+/** The readiness verdict with the status it was read from. */
+export interface HealthReport {
+  ready: boolean;
+  checks: HealthCheck[];
+  /** The `detail` of each failed check. */
+  reasons: string[];
+  status: BridgeStatus;
+}
+
+/** Options of {@link HealthService}. */
+export interface HealthServiceOptions {
+  /** Clock for the probe cache (tests). */
+  now?: () => number;
+  /** Writes and removes a small file in `dir`; rejects when it cannot (tests inject failures). */
+  probeWrite?: (dir: string) => Promise<void>;
+}
+
+/** Writes, then removes, a hidden file (the status counts ignore '.' names). */
+async function defaultProbeWrite(dir: string): Promise<void> {
+  const file = join(dir, `.dicombridge-health-${process.pid}`);
+  try {
+    await writeFile(file, 'health probe\n');
+  } finally {
+    await unlink(file).catch(() => undefined);
+  }
+}
+
+/** Evaluates readiness for whichever bridge is current and serves both routes. */
+export class HealthService {
+  private readonly now: () => number;
+  private readonly probeWrite: (dir: string) => Promise<void>;
+  private probe: { dir: string; atMs: number; result: Promise<string | null> } | null = null;
+
+  constructor(
+    private readonly supervisor: Supervisor,
+    private readonly version: string,
+    options: HealthServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.probeWrite = options.probeWrite ?? defaultProbeWrite;
+  }
+
+  /** Runs every check (the storage probe from its cache when fresh). */
+  async report(): Promise<HealthReport> {
+    const bridge = this.supervisor.bridge;
+    const [status, storageError] = await Promise.all([currentStatus(this.supervisor, this.version), this.storageProbe(bridge.layout.root)]);
+    const checks: HealthCheck[] = [];
+
+    const receiving = status.receiving;
+    if (!receiving.enabled) checks.push({ name: 'receiver', ok: true, detail: 'DICOM receiving is switched off' });
+    else if (receiving.listening) checks.push({ name: 'receiver', ok: true, detail: `DICOM receiver listening on ${receiving.host}:${receiving.port}` });
+    else checks.push({ name: 'receiver', ok: false, detail: `DICOM receiver not listening (receive.port ${receiving.port ?? bridge.config.receive.port})` });
+
+    try {
+      bridge.logBook.latest(1);
+      checks.push({ name: 'logbook', ok: true, detail: 'log book answers' });
+    } catch (err) {
+      checks.push({ name: 'logbook', ok: false, detail: `log book not usable: ${(err as Error).message}` });
+    }
+
+    checks.push(storageError === null
+      ? { name: 'storage', ok: true, detail: `storage folder ${status.storageFolder} is writable` }
+      : { name: 'storage', ok: false, detail: `storage folder ${status.storageFolder} not writable: ${storageError}` });
+
+    const minFreeMb = bridge.config.minFreeDiskMegabytes;
+    const free = status.disk.freeBytes === null ? 'unknown' : `${Math.floor(status.disk.freeBytes / (1024 * 1024))} MB`;
+    checks.push(status.disk.low
+      ? { name: 'disk', ok: false, detail: `free disk space below ${minFreeMb} MB (${free} free)` }
+      : { name: 'disk', ok: true, detail: minFreeMb === 0 ? `free disk space ${free} (no minimum set)` : `free disk space ${free}, minimum ${minFreeMb} MB` });
+
+    const reasons = checks.filter((c) => !c.ok).map((c) => c.detail);
+    return { ready: reasons.length === 0, checks, reasons, status };
+  }
+
+  /** GET /health */
+  readonly health: Route = async ({ res }) => {
+    const report = await this.report();
+    if (report.ready) sendJson(res, 200, { status: 'ready', checks: report.checks });
+    else sendJson(res, 503, { status: 'not ready', reasons: report.reasons, checks: report.checks });
+  };
+
+  /** GET /metrics */
+  readonly metrics: Route = async ({ res }) => {
+    const report = await this.report();
+    const body = renderMetrics({ counts: this.supervisor.counts, status: report.status, ready: report.ready, process: processFigures() });
+    res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(body);
+  };
+
+  /** null when the folder took a file, else why not; re-probed after the interval or a folder change. */
+  private storageProbe(dir: string): Promise<string | null> {
+    const nowMs = this.now();
+    if (this.probe === null || this.probe.dir !== dir || nowMs - this.probe.atMs >= STORAGE_PROBE_INTERVAL_MS) {
+      const result = this.probeWrite(dir).then(
+        () => null,
+        (err: NodeJS.ErrnoException) => err.code ?? err.message,
+      );
+      this.probe = { dir, atMs: nowMs, result };
+    }
+    return this.probe.result;
+  }
+}
