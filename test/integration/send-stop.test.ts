@@ -6,14 +6,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { list, nextEvents, removeDir, startBridge, tempDir } from '../support/bridge-harness.js';
+import { list, nextEvents, removeDir, sendOverrides, startBridge, tempDir } from '../support/bridge-harness.js';
 import { startStorescp, type StorescpPeer } from '../support/peers/storescp.js';
 import { writeStudy } from '../support/study-files.js';
 import { writeZip } from '../support/zip-files.js';
-
-function sendConfig(port: number, extra: Record<string, unknown> = {}) {
-  return { send: { enabled: true, host: '127.0.0.1', port, calledAeTitle: 'PACS', callingAeTitle: 'CRYPE_DCM', retries: 3, retryDelaySeconds: 3600, scanIntervalSeconds: 1, stableSeconds: 1, timeoutSeconds: 10, ...extra } };
-}
 
 describe('stopping while a ZIP waits for a PACS that is down', () => {
   let work: string;
@@ -43,7 +39,7 @@ describe('stopping while a ZIP waits for a PACS that is down', () => {
     await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
     const downPort = (down.address() as { port: number }).port;
 
-    const first = await startBridge(storage, sendConfig(downPort));
+    const first = await startBridge(storage, sendOverrides(downPort, { retries: 3, retryDelaySeconds: 3600 }));
     const study = await writeStudy(join(work, 'study'), { count: 5 });
     await writeZip(join(first.layout.outboxAuto, 'study.zip'), study.files);
     await firstAttempt;
@@ -53,7 +49,7 @@ describe('stopping while a ZIP waits for a PACS that is down', () => {
     assert.deepEqual(await list(layout.outboxFailed), [], 'a stop is not a failed send');
     assert.equal((await list(layout.outboxClaimed)).length, 1, 'the ZIP stays claimed for the next start');
 
-    const second = await startBridge(storage, sendConfig(scp.port, { retryDelaySeconds: 1 }));
+    const second = await startBridge(storage, sendOverrides(scp.port));
     try {
       const [outcome] = await nextEvents(second, 'send', 1);
       assert.equal(outcome!.status, 'Success', outcome!.reason);

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Bridge } from '../../src/app.js';
-import { datasetOf, list, nextEvents, removeDir, sopUidOf, startBridge, tempDir } from '../support/bridge-harness.js';
+import { datasetOf, list, nextEvents, removeDir, sendOverrides, sopUidOf, startBridge, tempDir } from '../support/bridge-harness.js';
 import { freePort, storescu } from '../support/peers/dcmtk.js';
 import { startOrthanc, type OrthancPeer } from '../support/peers/orthanc.js';
 import { startStorescp, type StorescpPeer } from '../support/peers/storescp.js';
@@ -58,10 +58,6 @@ async function roundTrip(bridge: Bridge, dir: string, count: number, received: (
   for (const [uid, dataset] of study.datasets) assert.ok(byUid.get(uid)?.equals(dataset), `${uid} arrived byte-identical`);
 }
 
-async function sendConfig(port: number, extra: Record<string, unknown> = {}) {
-  return { send: { enabled: true, host: '127.0.0.1', port, calledAeTitle: 'PACS', callingAeTitle: 'CRYPE_DCM', retries: 2, retryDelaySeconds: 1, scanIntervalSeconds: 1, stableSeconds: 1, timeoutSeconds: 10, ...extra } };
-}
-
 describe('sending Outbox_Auto ZIPs to a PACS', () => {
   let work: string;
   before(async () => {
@@ -78,7 +74,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
     before(async () => {
       storage = await tempDir();
       scp = await startStorescp({ outDir: join(work, 'storescp'), aeTitle: 'PACS', extraArgs: ['+xa'] });
-      bridge = await startBridge(storage, await sendConfig(scp.port));
+      bridge = await startBridge(storage, sendOverrides(scp.port));
     });
     after(async () => {
       await bridge.stop();
@@ -133,7 +129,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
 
     test('dicombridge echo succeeds against storescp', async () => {
       const config = join(work, 'echo-ok.json');
-      await writeFile(config, JSON.stringify({ storageFolder: join(work, 'echo-storage'), ...(await sendConfig(scp.port)), receive: { enabled: false } }));
+      await writeFile(config, JSON.stringify({ storageFolder: join(work, 'echo-storage'), ...sendOverrides(scp.port), receive: { enabled: false } }));
       const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'echo', '--config', config]);
       assert.match(stdout, /succeeded/);
     });
@@ -142,7 +138,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
   test('PACS down → retried, then Outbox_Failed with the reason in the log book', async () => {
     const storage = await tempDir();
     const closedPort = await freePort();
-    const bridge = await startBridge(storage, await sendConfig(closedPort));
+    const bridge = await startBridge(storage, sendOverrides(closedPort));
     try {
       const study = await writeStudy(join(work, 'down'), { count: 3 });
       const sent = nextEvents(bridge, 'send', 1);
@@ -162,7 +158,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
 
   test('a hostile ZIP (entry name with ..) → Outbox_Failed with the reason, nothing written outside', async () => {
     const storage = await tempDir();
-    const bridge = await startBridge(storage, await sendConfig(await freePort()));
+    const bridge = await startBridge(storage, sendOverrides(await freePort()));
     try {
       const study = await writeStudy(join(work, 'hostile'), { count: 1 });
       const zipPath = join(work, 'hostile.zip');
@@ -191,7 +187,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
     const storage = await tempDir();
     const scp = await startStorescp({ outDir: join(work, 'storescp-kill'), aeTitle: 'PACS', extraArgs: ['+xa'] });
     const config = join(work, 'kill.json');
-    await writeFile(config, JSON.stringify({ storageFolder: storage, receive: { enabled: false }, log: { level: 'warn' }, ...(await sendConfig(scp.port)) }));
+    await writeFile(config, JSON.stringify({ storageFolder: storage, receive: { enabled: false }, log: { level: 'warn' }, ...sendOverrides(scp.port) }));
     const child = spawn(process.execPath, [BIN, '-s', '--config', config], { stdio: 'ignore' });
     try {
       const study = await writeStudy(join(work, 'kill'), { count: 150, rows: 256, columns: 256 });
@@ -203,7 +199,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
       await new Promise((r) => (child.exitCode === null && child.signalCode === null ? child.once('exit', r) : r(null)));
       const before = (await scp.files()).length;
       assert.ok(before >= 10 && before < 150, `killed mid-send after ${before} instances`);
-      const bridge = await startBridge(storage, await sendConfig(scp.port));
+      const bridge = await startBridge(storage, sendOverrides(scp.port));
       try {
         const [outcome] = await nextEvents(bridge, 'send', 1);
         assert.equal(outcome!.status, 'Success', outcome!.reason);
@@ -221,7 +217,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
 
   test('dicombridge echo names the failure: closed port', async () => {
     const config = join(work, 'echo-closed.json');
-    await writeFile(config, JSON.stringify({ storageFolder: join(work, 'echo-storage'), ...(await sendConfig(await freePort())) }));
+    await writeFile(config, JSON.stringify({ storageFolder: join(work, 'echo-storage'), ...sendOverrides(await freePort()) }));
     const result = await promisify(execFile)(process.execPath, [BIN, 'echo', '--config', config]).then(() => null, (err: { code: number; stdout: string }) => err);
     assert.ok(result, 'exit code is not 0');
     assert.equal(result.code, 1);
@@ -235,7 +231,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
     before(async () => {
       storage = await tempDir();
       orthanc = await startOrthanc({ dir: join(work, 'orthanc'), aeTitle: 'PACS', checkCalledAet: true });
-      bridge = await startBridge(storage, await sendConfig(orthanc.dicomPort));
+      bridge = await startBridge(storage, sendOverrides(orthanc.dicomPort));
     });
     after(async () => {
       await bridge.stop();
@@ -272,10 +268,10 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
 
     test('dicombridge echo: success, and the called AE title refused', async () => {
       const good = join(work, 'echo-orthanc.json');
-      await writeFile(good, JSON.stringify({ storageFolder: join(work, 'echo-storage'), ...(await sendConfig(orthanc.dicomPort)) }));
+      await writeFile(good, JSON.stringify({ storageFolder: join(work, 'echo-storage'), ...sendOverrides(orthanc.dicomPort) }));
       assert.match((await promisify(execFile)(process.execPath, [BIN, 'echo', '--config', good])).stdout, /succeeded/);
       const bad = join(work, 'echo-orthanc-bad.json');
-      await writeFile(bad, JSON.stringify({ storageFolder: join(work, 'echo-storage'), ...(await sendConfig(orthanc.dicomPort, { calledAeTitle: 'NOT_PACS' })) }));
+      await writeFile(bad, JSON.stringify({ storageFolder: join(work, 'echo-storage'), ...(sendOverrides(orthanc.dicomPort, { calledAeTitle: 'NOT_PACS' })) }));
       const result = await promisify(execFile)(process.execPath, [BIN, 'echo', '--config', bad]).then(() => null, (err: { code: number; stdout: string }) => err);
       assert.ok(result);
       assert.match(result.stdout, /called AE title not recognised/i);
@@ -285,7 +281,7 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
   test('a PACS refusing the transfer syntax → Outbox_Failed with that reason', async () => {
     const storage = await tempDir();
     const orthanc = await startOrthanc({ dir: join(work, 'orthanc-strict'), aeTitle: 'PACS', acceptedTransferSyntaxes: ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1'] });
-    const bridge = await startBridge(storage, await sendConfig(orthanc.dicomPort));
+    const bridge = await startBridge(storage, sendOverrides(orthanc.dicomPort));
     try {
       const sent = nextEvents(bridge, 'send', 1);
       await writeZip(join(work, 'jpeg.zip'), [join(PYDICOM, 'JPEG2000.dcm')]);

@@ -31,6 +31,14 @@ export async function startBridge(storageFolder: string, overrides: Record<strin
   return createBridge(config, { log: testLogger() });
 }
 
+/**
+ * Config overrides that switch sending on to a PACS at 127.0.0.1:port (called AE "PACS"),
+ * with short scan, stable and retry times for tests; `extra` overrides any send key.
+ */
+export function sendOverrides(port: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { send: { enabled: true, host: '127.0.0.1', port, calledAeTitle: 'PACS', callingAeTitle: 'CRYPE_DCM', retries: 2, retryDelaySeconds: 1, scanIntervalSeconds: 1, stableSeconds: 1, timeoutSeconds: 10, ...extra } };
+}
+
 /** Resolves with the next `count` events of one kind (bounded by timeoutMs). */
 export function nextEvents<K extends keyof BridgeEvents>(bridge: Bridge, kind: K, count: number, timeoutMs = 60_000): Promise<Array<BridgeEvents[K][0]>> {
   return new Promise((resolve, reject) => {
