@@ -72,6 +72,8 @@ export class StudyTracker {
   private readonly options: StudyTrackerOptions;
   private quietMs: number;
   private generation = 0;
+  /** Set by dispose(): nothing more is staged (an instance finishing after a shutdown's abort). */
+  private disposed = false;
   private readonly now: () => number;
 
   constructor(options: StudyTrackerOptions) {
@@ -158,8 +160,12 @@ export class StudyTracker {
     await Promise.all(entries.map((entry) => this.close(entry)));
   }
 
-  /** Stops all timers without handing anything over (the folders stay for recovery). */
+  /**
+   * Stops all timers without handing anything over (the folders stay for recovery). Later
+   * `receiving`/`place` calls throw: a stray new generation would be zipped apart at the next start.
+   */
   async dispose(): Promise<void> {
+    this.disposed = true;
     const entries = [...this.active.values()];
     this.active.clear();
     for (const entry of entries) clearTimeout(entry.timer);
@@ -167,6 +173,8 @@ export class StudyTracker {
   }
 
   private open(key: string): ActiveStudy {
+    // Its association is gone, so it was never acknowledged: refused, the PACS sends it again.
+    if (this.disposed) throw new Error('the study tracker is stopped');
     const existing = this.active.get(key);
     if (existing) return existing;
     this.generation += 1;
