@@ -2,9 +2,24 @@
  * `dicombridge` and `dicombridge -s` (SPEC §6): the bridge, its supervisor and the admin GUI
  * in this process until SIGTERM/SIGINT (or the Windows service's stop, which arrives as
  * SIGTERM through src/service/windows-entry.ts).
+ *
+ * Graceful shutdown (SPEC §6 "finish or cleanly abort what is in flight, lose nothing"):
+ *  1. at the first signal the DICOM listener stops accepting at once and the GUI closes;
+ *  2. open associations may finish for up to the drain time (10 s; the environment variable
+ *     `DICOMBRIDGE_DRAIN_SECONDS`, 0–20, changes it), then are aborted with A-ABORT: an
+ *     instance cut short leaves no file and was never acknowledged, so the PACS sends it again;
+ *  3. the sender stops between instances (the ZIP stays claimed and is sent at the next start),
+ *     staged studies stay staged (completed at the next start), the log book closes, and the
+ *     technical log is flushed and closed; exit code 0.
+ * A second signal during shutdown exits at once with code 1 ("forced"); the whole shutdown is
+ * bounded (30 s), after which the process exits with code 1 anyway. Neither loses anything:
+ * what was acknowledged is staged durably, what was not is sent again by the PACS.
  */
+import { readdir } from 'node:fs/promises';
 import { createBridge } from '../app.js';
 import type { Config } from '../config/schema.js';
+import type { Logger } from '../dicom/ul/logger.js';
+import { closeAllLoggers } from '../log.js';
 import { Supervisor } from '../supervisor.js';
 import { openBrowser } from '../web/open-browser.js';
 import { startGuiServer } from '../web/server.js';
@@ -18,9 +33,30 @@ export interface RunOptions {
   openGui: boolean;
 }
 
+/** How long open associations may go on after a stop signal, unless the environment says otherwise. */
+export const DEFAULT_DRAIN_MS = 10_000;
+/** The whole shutdown's bound: past it the process exits with code 1 anyway. */
+export const SHUTDOWN_LIMIT_MS = 30_000;
+/** The largest drain the environment may ask for (leaves time for the rest within the limit). */
+const MAX_DRAIN_SECONDS = 20;
+
+/**
+ * The drain time from `DICOMBRIDGE_DRAIN_SECONDS` (a whole number 0–20), else the default.
+ * Throws TypeError naming the variable for any other value, so a typo is not silently ignored.
+ */
+export function drainMsFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.DICOMBRIDGE_DRAIN_SECONDS;
+  if (raw === undefined || raw === '') return DEFAULT_DRAIN_MS;
+  if (!/^\d+$/.test(raw) || Number(raw) > MAX_DRAIN_SECONDS) {
+    throw new TypeError(`DICOMBRIDGE_DRAIN_SECONDS must be a whole number of seconds from 0 to ${MAX_DRAIN_SECONDS} (got "${raw}")`);
+  }
+  return Number(raw) * 1000;
+}
+
 /** Runs until a stop signal; resolves with the exit code. */
 export async function runBridge(options: RunOptions): Promise<number> {
   const { config, configPath, version } = options;
+  const drainMs = drainMsFromEnv(process.env);
   const first = await createBridge(config);
   const log = first.log;
   const supervisor = new Supervisor(first, { configPath, start: (next) => createBridge(next), log });
@@ -29,20 +65,53 @@ export async function runBridge(options: RunOptions): Promise<number> {
     gui = await startGuiServer({ supervisor, version, log });
   } catch (err) {
     await supervisor.stop();
+    await closeAllLoggers();
     throw err;
   }
   log.info({ storageFolder: config.storageFolder, receivePort: first.receivePort, gui: gui.url, configPath }, 'DicomBridge running');
   process.stdout.write(`DicomBridge admin GUI: ${gui.url}\n`);
   if (options.openGui) openBrowser(gui.url, (err) => log.info({ err: err.message }, 'no browser opened; open the GUI address by hand'));
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping');
-      resolve();
+
+  const signal = await firstStopSignal(() => supervisor.bridge.log);
+  const current = (): Logger => supervisor.bridge.log;
+  current().info({ signal, drainMs }, 'stopping: no new associations; open ones may finish within the drain time');
+  const limit = setTimeout(() => {
+    current().error({ limitMs: SHUTDOWN_LIMIT_MS }, 'shutdown took too long: exiting anyway (staged studies stay for the next start)');
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS);
+  try {
+    await Promise.all([gui.close(), supervisor.bridge.stopReceiving(drainMs)]);
+    await supervisor.stop();
+    const bridge = supervisor.bridge;
+    const staged = (await readdir(bridge.layout.staging).catch(() => [])).length;
+    bridge.log.info({ stagedStudies: staged }, 'stopped gracefully; staged studies are completed at the next start');
+    return 0;
+  } catch (err) {
+    current().error({ err }, 'shutdown failed; what is staged stays for the next start');
+    return 1;
+  } finally {
+    clearTimeout(limit);
+    await closeAllLoggers();
+  }
+}
+
+/**
+ * Resolves with the first SIGINT/SIGTERM. The handlers stay: a second signal while shutting
+ * down logs "forced" and exits at once with code 1.
+ */
+function firstStopSignal(log: () => Logger): Promise<string> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (!stopping) {
+        stopping = true;
+        resolve(signal);
+        return;
+      }
+      log().warn({ signal }, 'forced stop: exiting now (unacknowledged instances are sent again by the PACS; staged studies stay)');
+      process.exit(1);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
-  await gui.close();
-  await supervisor.stop();
-  return 0;
 }
