@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -66,6 +67,44 @@ async function waitFor(what: string, ready: () => Promise<boolean>, timeoutMs = 
   }
 }
 
+/** Writes a configuration for a bridge on free ports; returns its path and DICOM port. */
+async function writeConfig(dir: string, storage: string, timeoutSeconds: number): Promise<{ configPath: string; port: number }> {
+  const port = await freePort();
+  const guiPort = await freePort();
+  const configPath = join(dir, `dicombridge-${port}.json`);
+  await writeFile(configPath, JSON.stringify({
+    storageFolder: storage,
+    minFreeDiskMegabytes: 0,
+    receive: { host: '127.0.0.1', port, timeoutSeconds },
+    gui: { host: '127.0.0.1', port: guiPort },
+    log: { level: 'info' },
+  }));
+  return { configPath, port };
+}
+
+/** Resolves once the CLI has printed a line matching `pattern` (bounded). */
+function printed(cli: Cli, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!pattern.test(cli.output())) return;
+      clearTimeout(timer);
+      cli.child.stdout!.off('data', check);
+      resolve();
+    };
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${cli.output().slice(-2000)}`)), timeoutMs);
+    cli.child.stdout!.on('data', check);
+    check();
+  });
+}
+
+/** A TCP connection that sends nothing: an open association the drain has to wait for. */
+function silentConnection(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    socket.on('error', reject);
+  });
+}
+
 interface LogLine {
   msg: string;
   [key: string]: unknown;
@@ -93,16 +132,7 @@ describe('graceful shutdown', () => {
   test('SIGTERM mid-transfer, restart, the whole study again → one complete ZIP, nothing lost or duplicated', async () => {
     const count = 300;
     const study = await writeStudy(join(work, 'study'), { count, rows: 128, columns: 256 }); // 64 KiB of pixels each
-    const port = await freePort();
-    const guiPort = await freePort();
-    const configPath = join(work, 'dicombridge.json');
-    await writeFile(configPath, JSON.stringify({
-      storageFolder: storage,
-      minFreeDiskMegabytes: 0,
-      receive: { host: '127.0.0.1', port, timeoutSeconds: 10 },
-      gui: { host: '127.0.0.1', port: guiPort },
-      log: { level: 'info' },
-    }));
+    const { configPath, port } = await writeConfig(work, storage, 10);
     const incoming = join(storage, 'Work', 'incoming');
     const staging = join(storage, 'Work', 'staging');
 
@@ -169,5 +199,75 @@ describe('graceful shutdown', () => {
     const secondLines = jsonLines(await readFile(join(storage, 'Logs', 'dicombridge.log'), 'utf8'));
     const zipped = secondLines.find((l) => l.msg === 'study zipped');
     assert.equal(zipped?.study, stagedFolders[0], 'the adopted staging folder was completed, under its name');
+  });
+
+  test('SIGTERM lets an association in progress finish within the drain time: every instance acknowledged and staged', async () => {
+    const folder = await tempDir();
+    try {
+      const count = 150;
+      const study = await writeStudy(join(work, 'drained'), { count, rows: 128, columns: 256 });
+      const { configPath, port } = await writeConfig(work, folder, 3600);
+      const cli = await startCli(configPath, port, { DICOMBRIDGE_DRAIN_SECONDS: '20' });
+      children.push(cli.child);
+      let signalled = false;
+      const sent = await sendStudy(port, study.files, (acknowledged) => {
+        if (!signalled && acknowledged >= 20) {
+          signalled = true;
+          cli.child.kill('SIGTERM');
+        }
+      });
+      assert.equal(await cli.exited, 0, cli.output());
+      assert.ok(signalled);
+      assert.equal(sent.code, 0, sent.output.slice(-2000));
+      assert.equal(sent.acknowledged, count, 'the association finished after the stop signal');
+      const staged = await list(join(folder, 'Work', 'staging'));
+      assert.equal(staged.length, 1);
+      assert.equal((await list(join(folder, 'Work', 'staging', staged[0]!))).length, count);
+      assert.deepEqual(await listTree(join(folder, 'Work', 'incoming')), []);
+      assert.ok(jsonLines(cli.output()).some((l) => l.msg.startsWith('stopped gracefully')));
+    } finally {
+      await removeDir(folder);
+    }
+  });
+
+  test('an association still open after the drain time is aborted and the bridge still stops with 0', async () => {
+    const folder = await tempDir();
+    try {
+      const { configPath, port } = await writeConfig(work, folder, 3600);
+      const cli = await startCli(configPath, port, { DICOMBRIDGE_DRAIN_SECONDS: '1' });
+      children.push(cli.child);
+      const socket = await silentConnection(port);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => undefined); // a reset by the abort is expected
+      cli.child.kill('SIGTERM');
+      assert.equal(await cli.exited, 0, cli.output());
+      await closed;
+      const lines = jsonLines(cli.output());
+      assert.ok(lines.some((l) => l.msg === 'aborting associations still open after the drain time'), cli.output().slice(-2000));
+      assert.ok(lines.some((l) => l.msg.startsWith('stopped gracefully')));
+    } finally {
+      await removeDir(folder);
+    }
+  });
+
+  test('a second signal during the shutdown exits at once with code 1, saying it was forced', async () => {
+    const folder = await tempDir();
+    try {
+      const { configPath, port } = await writeConfig(work, folder, 3600);
+      const cli = await startCli(configPath, port, { DICOMBRIDGE_DRAIN_SECONDS: '20' });
+      children.push(cli.child);
+      const socket = await silentConnection(port); // holds the drain open
+      socket.on('error', () => undefined);
+      cli.child.kill('SIGTERM');
+      await printed(cli, /"msg":"stopping/);
+      cli.child.kill('SIGINT');
+      assert.equal(await cli.exited, 1);
+      socket.destroy();
+      const lines = jsonLines(cli.output());
+      assert.ok(lines.some((l) => l.msg.startsWith('forced stop') && l.signal === 'SIGINT'), cli.output().slice(-2000));
+      assert.ok(!lines.some((l) => l.msg.startsWith('stopped gracefully')));
+    } finally {
+      await removeDir(folder);
+    }
   });
 });
