@@ -15,15 +15,9 @@ export interface TempFile {
   stream: WriteStream;
 }
 
-/** A file being created ahead of need; `failed` once its creation rejected. */
-interface ReadyFile {
-  promise: Promise<TempFile>;
-  failed: boolean;
-}
-
 /** Keeps `size` temporary files open and ready. */
 export class TempFilePool {
-  private readonly ready: ReadyFile[] = [];
+  private readonly ready: Array<Promise<TempFile>> = [];
   private closed = false;
 
   constructor(
@@ -35,25 +29,27 @@ export class TempFilePool {
 
   /**
    * The next open temporary file; rejects with the file system's error (e.g. ENOSPC). A file
-   * created ahead that failed is dropped rather than handed out, so a full disk spoils no
-   * C-STORE after space returns: the next take creates afresh.
+   * created ahead that failed (the disk was full then) is not held against this C-STORE: a
+   * fresh one is created, so storing resumes as soon as space returns.
    */
-  take(): Promise<TempFile> {
-    let next: Promise<TempFile> | undefined;
-    while (next === undefined && this.ready.length > 0) {
-      const entry = this.ready.shift()!;
-      if (!entry.failed) next = entry.promise;
-    }
-    next ??= this.create();
+  async take(): Promise<TempFile> {
+    const ahead = this.ready.shift();
     this.refill();
-    return next;
+    if (ahead) {
+      try {
+        return await ahead;
+      } catch {
+        // Created ahead under conditions that may be gone: this instance's own attempt decides.
+      }
+    }
+    return this.create();
   }
 
   /** Closes and deletes the files not handed out. */
   async close(): Promise<void> {
     this.closed = true;
     const pending = this.ready.splice(0);
-    await Promise.all(pending.map(async ({ promise }) => {
+    await Promise.all(pending.map(async (promise) => {
       const file = await promise.catch(() => undefined);
       if (!file) return;
       file.stream.destroy();
@@ -63,11 +59,9 @@ export class TempFilePool {
 
   private refill(): void {
     while (!this.closed && this.ready.length < this.size) {
-      const entry: ReadyFile = { promise: this.create(), failed: false };
-      entry.promise.catch(() => {
-        entry.failed = true; // dropped by the next take(); the error concerned no instance
-      });
-      this.ready.push(entry);
+      const promise = this.create();
+      promise.catch(() => undefined); // whoever takes it tries afresh
+      this.ready.push(promise);
     }
   }
 
