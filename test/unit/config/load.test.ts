@@ -251,6 +251,13 @@ describe('loadConfig and saveConfig', () => {
     await assert.rejects(checkStorageFolder({ storageFolder: path.join(blocker, 'sub') }), { code: 'ERR_CONFIG', key: 'storageFolder' });
   });
 
+  it('a missing file gives the defaults only when asked (the GUI\'s Save creates it), else is refused', async () => {
+    const missing = path.join(dir, 'not-yet', 'dicombridge.json');
+    const c = await loadConfig(missing, { missingOk: true });
+    assert.equal(c.receive.port, DEFAULT_CONFIG.receive.port);
+    await assert.rejects(loadConfig(missing), { code: 'ERR_CONFIG' });
+  });
+
   it('config/dev.json, copied into a data folder as npm start does, keeps its storage in that folder', async () => {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
     const data = path.join(dir, 'data');
