@@ -251,6 +251,15 @@ describe('loadConfig and saveConfig', () => {
     await assert.rejects(checkStorageFolder({ storageFolder: path.join(blocker, 'sub') }), { code: 'ERR_CONFIG', key: 'storageFolder' });
   });
 
+  it('off loopback the GUI needs a password of 12+ characters, and the message never shows it', () => {
+    const parse = (gui: object) => parseConfig({ gui }, { baseDir: dir });
+    assert.equal(parse({ host: '127.0.0.1' }).gui.password, '');
+    assert.equal(parse({ host: '0.0.0.0', password: 'long enough secret' }).gui.host, '0.0.0.0');
+    for (const gui of [{ host: '0.0.0.0' }, { host: '192.0.2.10', password: 'short-secret' }]) {
+      assert.throws(() => parse(gui), (err: ConfigError) => err.key === 'gui.password' && !err.message.includes('short-secret'));
+    }
+  });
+
   it('a missing file gives the defaults only when asked (the GUI\'s Save creates it), else is refused', async () => {
     const missing = path.join(dir, 'not-yet', 'dicombridge.json');
     const c = await loadConfig(missing, { missingOk: true });
