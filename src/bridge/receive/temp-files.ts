@@ -45,14 +45,16 @@ export class TempFilePool {
     return this.create();
   }
 
-  /** Closes and deletes the files not handed out. */
+  /** Closes and deletes the files not handed out; resolves once their descriptors are closed. */
   async close(): Promise<void> {
     this.closed = true;
     const pending = this.ready.splice(0);
     await Promise.all(pending.map(async (promise) => {
       const file = await promise.catch(() => undefined);
       if (!file) return;
+      // Closed before close() resolves: an open descriptor would keep the file system busy.
       file.stream.destroy();
+      if (!file.stream.closed) await once(file.stream, 'close').catch(() => undefined);
       await unlink(file.path).catch(() => undefined);
     }));
   }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DiskGuard } from '../../../../src/bridge/receive/disk-guard.js';
@@ -30,6 +30,13 @@ function storeRequest(sopUid: string): StoreRequest {
     AffectedSOPInstanceUID: sopUid,
     Priority: 0,
   };
+}
+
+/** Paths under `dir` this process still holds open (Linux /proc). */
+async function openDescriptorsUnder(dir: string): Promise<string[]> {
+  const fds = await readdir('/proc/self/fd');
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((target) => target.startsWith(`${dir}/`));
 }
 
 function isOutcome(value: unknown): value is StoreOutcome {
@@ -107,5 +114,6 @@ describe('disk space guard in the instance sink', () => {
     file.stream.destroy();
     await pool.close();
     assert.deepEqual(await readdir(dir), [basename(file.path)], 'only the taken file stays; the rest is deleted at close');
+    assert.deepEqual(await openDescriptorsUnder(dir), [], 'closed, not only deleted: an open descriptor keeps a mount busy');
   });
 });
