@@ -343,6 +343,9 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       changes.push(cridTag(next) === null ? 'CRYPE IDs now off' : `CRYPE ID tag now (${r1.cridTagGroup},${r1.cridTagElement})`);
     }
     if (r0.zipCompressionLevel !== r1.zipCompressionLevel) changes.push(`ZIP compression level now ${r1.zipCompressionLevel}`);
+    if (prev.minFreeDiskMegabytes !== next.minFreeDiskMegabytes) {
+      changes.push(next.minFreeDiskMegabytes === 0 ? 'disk space guard now off' : `DICOM storing now refused below ${next.minFreeDiskMegabytes} MB free disk space`);
+    }
 
     await this.applySend(prev.send, next.send, changes);
 

@@ -159,7 +159,7 @@ describe('disk space guard on a real full tmpfs (DCMTK storescu)', () => {
 
   test('the disk fills during an instance (guard off) → A700, no partial file, the association goes on', async () => {
     // Saved in the GUI: the guard is off from the next C-STORE on.
-    await bridge.reconfigure({ ...bridge.config, minFreeDiskMegabytes: 0 });
+    assert.deepEqual(await bridge.reconfigure({ ...bridge.config, minFreeDiskMegabytes: 0 }), ['disk space guard now off']);
     const big = await writeStudy(join(work, 'big'), { count: 1, rows: 1024, columns: 1536 }); // 3 MB of pixels
     const small = await writeStudy(join(work, 'small'), { count: 2, rows: 16, columns: 16 });
 
