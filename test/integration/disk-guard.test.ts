@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -182,5 +183,30 @@ describe('disk space guard on a real full tmpfs (DCMTK storescu)', () => {
     bridge.on('study', (o) => outcomes.push(o));
     await bridge.flush();
     assert.deepEqual(outcomes.map((o) => o.instances).sort(), [1, 2]);
+  });
+
+  test('the disk fills while a study is zipped → the ZIP fails, yet every received instance survives', async () => {
+    await bridge.reconfigure({ ...bridge.config, minFreeDiskMegabytes: 0 });
+    // Noise does not deflate: the ZIP needs about as much room as the instances.
+    const study = await writeStudy(join(work, 'zipfull'), { count: 3, rows: 512, columns: 1024, pixelData: () => randomBytes(512 * 1024 * 2) });
+    const sent = await storescu(bridge.receivePort!, study.files);
+    assert.equal(acknowledgedCount(sent.stdout + sent.stderr), 3, output(sent));
+
+    await fillUntil(mountPoint, filler, 1 * MB);
+    const outcomes: Array<{ status: string; inbox: string }> = [];
+    bridge.on('study', (o) => outcomes.push(o));
+    try {
+      await bridge.flush();
+    } finally {
+      await rm(filler);
+    }
+    const zips = [...(await listTree(bridge.layout.inboxManual)), ...(await listTree(bridge.layout.inboxAuto))];
+    assert.deepEqual(zips.filter((z) => z.includes(study.studyUid)), [], 'no ZIP of the study');
+    assert.deepEqual(await listTree(bridge.layout.zipTemp), [], 'no partial ZIP left behind');
+    // Wherever the completion left them (Inbox_Failed today, staging if it retries later),
+    // every instance is there, complete.
+    const kept = [...(await assertNoPartialFiles(storage, [study]))];
+    assert.deepEqual(kept, [...study.sopUids].sort(), 'every instance kept, complete');
+    assert.deepEqual(outcomes.map((o) => [o.status, o.inbox]), [['Failed', 'Inbox_Failed']]);
   });
 });

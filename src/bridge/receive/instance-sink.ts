@@ -134,6 +134,7 @@ class InstanceSink implements DatasetSink {
       }
       await this.ctx.tracker.place({
         tempPath: this.tempPath,
+        size: this.file.bytesWritten,
         patientId: text(this.rewriter, TAGS.PatientID) ?? '',
         studyInstanceUid,
         info: {

@@ -5,7 +5,7 @@
  */
 import { DimseServiceProvider } from '../../dicom/dimse/service.js';
 import { STATUS_SUCCESS } from '../../dicom/dimse/status.js';
-import { createAcceptor, type Acceptor, type AcceptorCloseOptions } from '../../dicom/ul/acceptor.js';
+import { createAcceptor, type Acceptor, type AcceptorCloseOptions, type AcceptorStats } from '../../dicom/ul/acceptor.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
 import type { StudyTracker } from '../study/tracker.js';
@@ -34,6 +34,8 @@ export interface Receiver {
   /** The bound TCP port (useful with port 0 in tests). */
   readonly port: number;
   readonly activeAssociations: number;
+  /** The acceptor's association counts (monitoring). */
+  readonly stats: AcceptorStats;
   /** Stops accepting connections now; open associations carry on (re-binding the same port). */
   stopListening(): void;
   /**
@@ -87,6 +89,9 @@ export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDe
     port,
     get activeAssociations() {
       return acceptor.activeAssociations;
+    },
+    get stats() {
+      return acceptor.stats;
     },
     stopListening: () => acceptor.stopListening(),
     close: async (options) => {

@@ -124,6 +124,9 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
         });
         const dataset = createReadStream(path, { start: meta.datasetOffset, highWaterMark: 256 * 1024 });
         dataset.on('error', (err) => rewriter.destroy(err));
+        // A rewriter destroyed before it was read (the ZIP output failed first, e.g. ENOSPC)
+        // must report to the zip, not as an uncaught error that ends the process.
+        rewriter.on('error', fail);
         async function* bytes() {
           yield* createReadStream(path, { start: 0, end: meta.datasetOffset - 1 });
           yield* dataset.pipe(rewriter);
