@@ -161,6 +161,8 @@ describe('graceful shutdown', () => {
     assert.equal(new Set(stores.map((l) => l.assoc)).size, 1, 'one association, one id');
     assert.deepEqual(await listTree(incoming), [], 'no half-received instance left behind');
     const stagedFolders = await list(staging);
+    const storedLines = stores.filter((l) => l.status === 0);
+    assert.ok(storedLines.length > 0 && storedLines.every((l) => l.study === stagedFolders[0]), 'each stored instance\'s line names its study');
     assert.equal(stagedFolders.length, 1, `the cut study stays staged: ${JSON.stringify(stagedFolders)} ${JSON.stringify((await listTree(staging)).filter((f) => !f.startsWith(stagedFolders[0]!)))}`);
     assert.ok((await list(join(staging, stagedFolders[0]!))).length >= cut.acknowledged, 'every acknowledged instance is staged');
     assert.deepEqual(await list(join(storage, 'Inbox_Manual')), []);

@@ -132,7 +132,7 @@ class InstanceSink implements DatasetSink {
         this.ctx.log.warn({ assoc: this.rq.channel.id, datasetUid, commandUid: this.rq.AffectedSOPInstanceUID },
           'SOP Instance UID in the dataset differs from the C-STORE request; the request\'s is used');
       }
-      await this.ctx.tracker.place({
+      const study = await this.ctx.tracker.place({
         tempPath: this.tempPath,
         size: this.file.bytesWritten,
         patientId: text(this.rewriter, TAGS.PatientID) ?? '',
@@ -146,7 +146,8 @@ class InstanceSink implements DatasetSink {
         },
       });
       this.settled = true;
-      return { status: STATUS_SUCCESS };
+      // The study's id on the association's line links the two in the technical log.
+      return { status: STATUS_SUCCESS, logFields: { study } };
     } catch (err) {
       this.ctx.log.error({ err, assoc: this.rq.channel.id, sop: this.rq.AffectedSOPInstanceUID }, 'instance not stored');
       await this.discard();

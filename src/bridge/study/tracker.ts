@@ -117,9 +117,10 @@ export class StudyTracker {
 
   /**
    * Moves a received instance into its study's staging folder (durably: rename + fsync of the
-   * folder). A later copy of the same SOP Instance UID replaces the earlier one.
+   * folder). A later copy of the same SOP Instance UID replaces the earlier one. Resolves with
+   * the folder's name, the study's id in the technical log.
    */
-  async place(arrival: InstanceArrival): Promise<void> {
+  async place(arrival: InstanceArrival): Promise<string> {
     const entry = this.open(StudyTracker.keyOf(arrival.patientId, arrival.studyInstanceUid));
     entry.inFlight += 1;
     try {
@@ -131,6 +132,7 @@ export class StudyTracker {
 
       entry.study.instances.set(fileName, arrival.info);
       this.options.onPlaced?.(size);
+      return basename(entry.study.dir);
     } finally {
       entry.inFlight -= 1;
       entry.lastArrivalMs = this.now();

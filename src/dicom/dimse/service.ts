@@ -52,6 +52,8 @@ export interface StoreRequest extends CStoreRq {
 export interface StoreOutcome {
   status: number;
   errorComment?: string;
+  /** Extra fields for the "C-STORE answered" log line (e.g. where the application put the instance). */
+  logFields?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -303,6 +305,7 @@ export class DimseServiceProvider implements PDataHandler {
       callingAet: this.channel.callingAeTitle,
       sopInstanceUid: rq.AffectedSOPInstanceUID,
       status: outcome.status,
+      ...outcome.logFields,
     };
     const text = `C-STORE answered: ${describeStatus(outcome.status)}`;
     if (statusCategory(outcome.status) === 'failure') this.log.warn({ ...fields, errorComment: outcome.errorComment }, text);
