@@ -64,7 +64,7 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** Starts serving the GUI; rejects with a ConfigError naming gui.port when it cannot listen. */
+/** Starts serving the GUI; rejects naming gui.host/gui.port when it cannot listen (exit code 1: a service manager retries). */
 export async function startGuiServer(options: GuiServerOptions): Promise<GuiServer> {
   const { supervisor, version } = options;
   const log = options.log.child({ component: 'gui' });
@@ -163,7 +163,8 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
   } catch (err) {
     events.close();
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError([configIssue('gui.port', `must be a port this machine can listen on (${code})`, options.port ?? initial.port)], { cause: err });
+    // Not a ConfigError (exit 78, which systemd does not restart): a port taken at boot may be free a moment later.
+    throw new Error(`gui.host/gui.port: cannot listen on ${initial.host}:${options.port ?? initial.port} (${code})`, { cause: err });
   }
   guard.update({ host: initial.host, port, password: initial.password });
   current = { host: initial.host, port, url: urlOf(initial.host, port) };

@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { removeDir, tempDir } from '../support/bridge-harness.js';
-import { runTool } from '../support/peers/dcmtk.js';
+import { freePort, runTool } from '../support/peers/dcmtk.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../../bin/dicombridge.js', import.meta.url));
@@ -76,6 +77,20 @@ describe('dicombridge command line', () => {
     assert.equal(right.code, 0, right.stdout);
     assert.match(right.stdout, new RegExp(`Inbox_Auto`));
     assert.match(right.stdout, new RegExp(`_CRID#${ID}\\.zip`));
+  });
+
+  it('-s with the GUI port taken exits 1 naming it (a service manager retries; 78 it would not)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = join(dir, 'taken.json');
+      await writeFile(config, JSON.stringify({ storageFolder: 'store-taken', receive: { host: '127.0.0.1', port: await freePort() }, gui: { port: (taken.address() as AddressInfo).port } }));
+      const { code, stderr } = await dicombridge(['-s', '--config', config]);
+      assert.equal(code, 1);
+      assert.match(stderr, /gui\.host\/gui\.port: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
+    } finally {
+      taken.close();
+    }
   });
 
   it('inspect of a missing path exits 2 with the reason', async () => {

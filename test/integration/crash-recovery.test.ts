@@ -51,6 +51,7 @@ describe('crash recovery', () => {
     await writeFile(configPath, JSON.stringify({
       storageFolder: storage,
       receive: { host: '127.0.0.1', port, timeoutSeconds: 3600 },
+      gui: { port: await freePort() }, // the CLI serves its GUI too: never on a fixed port in tests
       log: { level: 'warn' },
     }));
     child = await startCli(configPath, port);

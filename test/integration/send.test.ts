@@ -187,7 +187,8 @@ describe('sending Outbox_Auto ZIPs to a PACS', () => {
     const storage = await tempDir();
     const scp = await startStorescp({ outDir: join(work, 'storescp-kill'), aeTitle: 'PACS', extraArgs: ['+xa'] });
     const config = join(work, 'kill.json');
-    await writeFile(config, JSON.stringify({ storageFolder: storage, receive: { enabled: false }, log: { level: 'warn' }, ...sendOverrides(scp.port) }));
+    // The CLI serves its GUI too: never on a fixed port in tests.
+    await writeFile(config, JSON.stringify({ storageFolder: storage, receive: { enabled: false }, gui: { port: await freePort() }, log: { level: 'warn' }, ...sendOverrides(scp.port) }));
     const child = spawn(process.execPath, [BIN, '-s', '--config', config], { stdio: 'ignore' });
     try {
       const study = await writeStudy(join(work, 'kill'), { count: 150, rows: 256, columns: 256 });
