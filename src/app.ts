@@ -451,7 +451,10 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
       bridge.receiver = await bridge.listen(config.receive);
     } catch (err) {
       await bridge.stop();
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === undefined) throw err;
+      // Not a ConfigError (exit 78, which systemd does not restart): a port taken at boot may be free a moment later.
+      throw new Error(`receive.host/receive.port: cannot listen on ${config.receive.host}:${config.receive.port} (${code})`, { cause: err });
     }
   }
   if (config.send.enabled) await bridge.startSending();

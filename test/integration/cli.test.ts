@@ -79,7 +79,7 @@ describe('dicombridge command line', () => {
     assert.match(right.stdout, new RegExp(`_CRID#${ID}\\.zip`));
   });
 
-  it('-s with the GUI port taken exits 1 naming it (a service manager retries; 78 it would not)', async () => {
+  it('-s with the GUI or DICOM port taken exits 1 naming it (a service manager retries; 78 it would not)', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     try {
@@ -88,6 +88,11 @@ describe('dicombridge command line', () => {
       const { code, stderr } = await dicombridge(['-s', '--config', config]);
       assert.equal(code, 1);
       assert.match(stderr, /gui\.host\/gui\.port: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
+      const dicomTaken = join(dir, 'taken-dicom.json');
+      await writeFile(dicomTaken, JSON.stringify({ storageFolder: 'store-taken', receive: { host: '127.0.0.1', port: (taken.address() as AddressInfo).port }, gui: { port: await freePort() } }));
+      const dicom = await dicombridge(['-s', '--config', dicomTaken]);
+      assert.equal(dicom.code, 1);
+      assert.match(dicom.stderr, /receive\.host\/receive\.port: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
     } finally {
       taken.close();
     }
