@@ -7,7 +7,7 @@
  * for zipping, a later instance of the same study opens a new folder, so zipping never races
  * with arrivals and a re-sent study yields a second ZIP instead of touching the first.
  */
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fsyncDir, openDir, type DirHandle } from '../durable-fs.js';
 import { digest, uidFileName } from './safe-names.js';
@@ -37,8 +37,8 @@ export interface InstanceArrival {
   patientId: string;
   studyInstanceUid: string;
   info: InstanceInfo;
-  /** The file's size when the receiver knows it (saves a stat for the byte counter). */
-  size?: number;
+  /** The file's size in bytes (the receiver knows it: it wrote the file). */
+  size: number;
 }
 
 interface ActiveStudy {
@@ -126,12 +126,11 @@ export class StudyTracker {
     try {
       const dir = await entry.ready;
       const fileName = `${uidFileName(arrival.info.sopInstanceUid)}.dcm`;
-      const size = arrival.size ?? (this.options.onPlaced ? (await stat(arrival.tempPath).catch(() => null))?.size ?? 0 : 0);
       await rename(arrival.tempPath, join(entry.study.dir, fileName));
       if (this.options.fsync) await dir.sync(); // the new name is durable before the C-STORE response
 
       entry.study.instances.set(fileName, arrival.info);
-      this.options.onPlaced?.(size);
+      this.options.onPlaced?.(arrival.size);
       return basename(entry.study.dir);
     } finally {
       entry.inFlight -= 1;

@@ -18,10 +18,9 @@
  * prometheus.yml, `basic_auth: { username: any, password: <gui.password> }` (the user name is
  * not checked). Reads need no page token.
  */
-import { unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { METRICS_CONTENT_TYPE, processFigures, renderMetrics } from '../../bridge/metrics.js';
 import type { BridgeStatus } from '../../bridge/status.js';
+import { checkStorageFolder } from '../../config/load.js';
 import type { Supervisor } from '../../supervisor.js';
 import { sendJson } from '../http.js';
 import type { Route } from './context.js';
@@ -55,16 +54,6 @@ export interface HealthServiceOptions {
   probeWrite?: (dir: string) => Promise<void>;
 }
 
-/** Writes, then removes, a hidden file (the status counts ignore '.' names). */
-async function defaultProbeWrite(dir: string): Promise<void> {
-  const file = join(dir, `.dicombridge-health-${process.pid}`);
-  try {
-    await writeFile(file, 'health probe\n');
-  } finally {
-    await unlink(file).catch(() => undefined);
-  }
-}
-
 /** Evaluates readiness for whichever bridge is current and serves both routes. */
 export class HealthService {
   private readonly now: () => number;
@@ -77,7 +66,8 @@ export class HealthService {
     options: HealthServiceOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.probeWrite = options.probeWrite ?? defaultProbeWrite;
+    // The same probe as the start-up check of SPEC §5 "storage folder: writable".
+    this.probeWrite = options.probeWrite ?? ((dir) => checkStorageFolder({ storageFolder: dir }));
   }
 
   /** Runs every check (the storage probe from its cache when fresh). */
@@ -133,7 +123,8 @@ export class HealthService {
     if (this.probe === null || this.probe.dir !== dir || nowMs - this.probe.atMs >= STORAGE_PROBE_INTERVAL_MS) {
       const result = this.probeWrite(dir).then(
         () => null,
-        (err: NodeJS.ErrnoException) => err.code ?? err.message,
+        // checkStorageFolder wraps the file system's error: show its code (EROFS, EACCES, ...).
+        (err: Error & { code?: string }) => (err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.code ?? err.message,
       );
       this.probe = { dir, atMs: nowMs, result };
     }

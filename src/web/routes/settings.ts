@@ -72,9 +72,13 @@ export const validateSettings: Route = async ({ req, res, supervisor }) => {
  */
 export const putSettings: Route = async ({ req, res, supervisor, gui, log }) => {
   const settings = objectField(await readJson(req), 'settings');
-  const problems = supervisor.validate(settings);
-  if (problems.length > 0) return sendJson(res, 400, issuesBody(problems));
-  const next = supervisor.candidate(settings);
+  let next;
+  try {
+    next = supervisor.candidate(settings);
+  } catch (err) {
+    if (err instanceof ConfigError) return sendJson(res, 400, issuesBody(err.issues));
+    throw err;
+  }
   const current = supervisor.config.gui;
   const moving = next.gui.host !== current.host || next.gui.port !== current.port;
   let rebind: Awaited<ReturnType<typeof gui.prepare>> | null = null;

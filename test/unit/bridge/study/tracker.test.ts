@@ -16,6 +16,7 @@ const STUDY = '1.2.3.4';
 function arrival(tempPath: string, sopInstanceUid: string): InstanceArrival {
   return {
     tempPath,
+    size: 0,
     patientId: PATIENT,
     studyInstanceUid: STUDY,
     info: { sopInstanceUid, seriesInstanceUid: '1.2.3.4.5', seriesNumber: '1', instanceNumber: '1', modality: 'CT' },

@@ -13,11 +13,10 @@ import type { CloseReason, PDataChannel, Pdv } from '../../../../src/dicom/ul/pr
 import { requestAssociation } from '../../../../src/dicom/ul/requestor.js';
 import type { RequestorAssociation } from '../../../../src/dicom/ul/requestor.js';
 import { connectScriptedPeer } from '../../../support/scripted-peer.js';
+import { IMPLICIT_LE, testAcceptorOptions, VERIFICATION } from '../../../support/test-acceptor.js';
 import type { ScriptedPeer } from '../../../support/scripted-peer.js';
 import { ASSOCIATE_RQ_ECHO, hex } from '../../../fixtures/pdus.js';
 
-const VERIFICATION = '1.2.840.10008.1.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
 const BOUND = { timeout: 20000 };
 /** A drain no test waits for: reaching it would mean the association was not let finish. */
 const LONG_DRAIN_MS = 60_000;
@@ -34,16 +33,7 @@ interface Server {
 async function startServer(port = 0): Promise<Server> {
   const server: Server = { acceptor: undefined as unknown as Acceptor, port: 0, ended: [], channels: [] };
   server.acceptor = createAcceptor({
-    aeTitle: 'ANY-SCP',
-    maxPduLength: 16384,
-    implementationClassUid: '2.25.42',
-    implementationVersionName: 'UL_TEST',
-    acceptContext: (abstractSyntax, tss) => (abstractSyntax === VERIFICATION && tss.includes(IMPLICIT_LE)
-      ? { result: 0, transferSyntax: IMPLICIT_LE }
-      : { result: 3 }),
-    maxAssociations: 4,
-    artimTimeoutMs: 2000,
-    idleTimeoutMs: 0,
+    ...testAcceptorOptions(),
     onAssociation(channel) {
       server.channels.push(channel);
       return {

@@ -9,9 +9,8 @@ import { createAcceptor, rejectReasonKey, type Acceptor } from '../../../../src/
 import { noopLogger } from '../../../../src/dicom/ul/logger.js';
 import type { CloseReason } from '../../../../src/dicom/ul/primitives.js';
 import { requestAssociation, type RequestorOptions } from '../../../../src/dicom/ul/requestor.js';
+import { IMPLICIT_LE, testAcceptorOptions, VERIFICATION } from '../../../support/test-acceptor.js';
 
-const VERIFICATION = '1.2.840.10008.1.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
 
 function options(port: number, overrides: Partial<RequestorOptions> = {}): RequestorOptions {
   return {
@@ -31,14 +30,9 @@ function options(port: number, overrides: Partial<RequestorOptions> = {}): Reque
 describe('acceptor stats', () => {
   const ended: Array<Promise<CloseReason>> = [];
   const acceptor: Acceptor = createAcceptor({
+    ...testAcceptorOptions(),
     aeTitle: 'STATS-SCP',
-    maxPduLength: 16384,
-    implementationClassUid: '2.25.42',
-    implementationVersionName: 'UL_TEST',
-    acceptContext: (abstractSyntax) => (abstractSyntax === VERIFICATION ? { result: 0, transferSyntax: IMPLICIT_LE } : { result: 3 }),
     maxAssociations: 1,
-    artimTimeoutMs: 2000,
-    idleTimeoutMs: 0,
     onAssociation: () => {
       let resolve!: (reason: CloseReason) => void;
       ended.push(new Promise((r) => (resolve = r)));

@@ -9,11 +9,10 @@ import type { CloseReason, PDataChannel, PDataHandler, Pdv } from '../../../../s
 import { requestAssociation } from '../../../../src/dicom/ul/requestor.js';
 import type { RequestorAssociation, RequestorOptions } from '../../../../src/dicom/ul/requestor.js';
 import { connectScriptedPeer } from '../../../support/scripted-peer.js';
+import { IMPLICIT_LE, testAcceptorOptions, VERIFICATION } from '../../../support/test-acceptor.js';
 import type { ScriptedPeer } from '../../../support/scripted-peer.js';
 import { ASSOCIATE_AC, ASSOCIATE_RQ_ECHO, P_DATA_TF, RELEASE_RQ, hex } from '../../../fixtures/pdus.js';
 
-const VERIFICATION = '1.2.840.10008.1.1';
-const IMPLICIT_LE = '1.2.840.10008.1.2';
 const BOUND = { timeout: 15000 };
 /** The body of the fixture A-ASSOCIATE-AC (after its 6-byte header). */
 const ACCEPT_BODY = ASSOCIATE_AC.bytes.subarray(6);
@@ -40,16 +39,7 @@ interface Server {
 async function startServer(overrides: Partial<AcceptorOptions> = {}): Promise<Server> {
   const server: Server = { acceptor: undefined as unknown as Acceptor, port: 0, seen: [], gate: null };
   server.acceptor = createAcceptor({
-    aeTitle: 'ANY-SCP',
-    maxPduLength: 16384,
-    implementationClassUid: '2.25.42',
-    implementationVersionName: 'UL_TEST',
-    acceptContext: (abstractSyntax, tss) => (abstractSyntax === VERIFICATION && tss.includes(IMPLICIT_LE)
-      ? { result: 0, transferSyntax: IMPLICIT_LE }
-      : { result: 3 }),
-    maxAssociations: 4,
-    artimTimeoutMs: 2000,
-    idleTimeoutMs: 0,
+    ...testAcceptorOptions(),
     onAssociation(channel): PDataHandler {
       let ended!: (reason: CloseReason) => void;
       const seen: Seen = {
