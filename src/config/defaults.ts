@@ -30,6 +30,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
     cridTagGroup: '0000',
     cridTagElement: '0000',
     maxAssociations: 16,
+    associationTimeoutSeconds: 30,
+    idleTimeoutSeconds: 60,
     maxPduLength: 262144,
     zipCompressionLevel: 1,
     fsync: true,
@@ -44,6 +46,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
     retryDelaySeconds: 30,
     scanIntervalSeconds: 5,
     stableSeconds: 2,
+    incompleteZipSeconds: 600,
     timeoutSeconds: 30,
   },
   gui: {

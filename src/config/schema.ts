@@ -92,6 +92,8 @@ const receiveSchema = z
       cridTagGroup: hex4(D.receive.cridTagGroup),
       cridTagElement: hex4(D.receive.cridTagElement),
       maxAssociations: int(1, 256, D.receive.maxAssociations),
+      associationTimeoutSeconds: int(1, 300, D.receive.associationTimeoutSeconds),
+      idleTimeoutSeconds: int(1, 3600, D.receive.idleTimeoutSeconds),
       maxPduLength: int(4096, 16777216, D.receive.maxPduLength),
       zipCompressionLevel: int(0, 9, D.receive.zipCompressionLevel),
       fsync: bool(D.receive.fsync),
@@ -128,6 +130,7 @@ const sendSchema = z
       retryDelaySeconds: int(1, 3600, D.send.retryDelaySeconds),
       scanIntervalSeconds: int(1, 3600, D.send.scanIntervalSeconds),
       stableSeconds: int(1, 3600, D.send.stableSeconds),
+      incompleteZipSeconds: int(10, 86400, D.send.incompleteZipSeconds),
       timeoutSeconds: int(1, 3600, D.send.timeoutSeconds),
     },
     { error: RULES.object },
@@ -219,6 +222,10 @@ export interface Config {
     /** 4 upper-case hex digits. */
     cridTagElement: string;
     maxAssociations: number;
+    /** ARTIM (PS3.8 §9.1.5): TCP accept → complete A-ASSOCIATE-RQ, else the connection is closed. */
+    associationTimeoutSeconds: number;
+    /** No PDU progress on an established association for this long → A-ABORT. */
+    idleTimeoutSeconds: number;
     maxPduLength: number;
     zipCompressionLevel: number;
     fsync: boolean;
@@ -237,6 +244,8 @@ export interface Config {
     scanIntervalSeconds: number;
     /** A ZIP is taken once its size stayed the same this long and its central directory reads. */
     stableSeconds: number;
+    /** A file in Outbox_Auto unchanged this long whose central directory still does not read → Outbox_Failed. */
+    incompleteZipSeconds: number;
     /** Connect, association and per-response timeout. */
     timeoutSeconds: number;
   };

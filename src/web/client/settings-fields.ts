@@ -65,6 +65,8 @@ export const FIELDS: readonly FieldDef[] = [
   f('receive.host', 'Listen address', 'receive', 'text', true, 'medium'),
   f('receive.aeTitle', 'Own AE title (empty = any)', 'receive', 'text', true, 'medium'),
   f('receive.maxAssociations', 'Maximum simultaneous associations', 'receive', 'number', true),
+  f('receive.associationTimeoutSeconds', 'Association request timeout (seconds)', 'receive', 'number', true),
+  f('receive.idleTimeoutSeconds', 'Idle association timeout (seconds)', 'receive', 'number', true),
   f('receive.maxPduLength', 'Maximum PDU length (bytes)', 'receive', 'number', true),
   f('receive.zipCompressionLevel', 'ZIP compression level (0-9)', 'receive', 'number', true),
   f('receive.fsync', 'Flush each file to disk (fsync)', 'receive', 'checkbox', true),
@@ -79,6 +81,7 @@ export const FIELDS: readonly FieldDef[] = [
   f('send.retryDelaySeconds', 'Delay between retries (seconds)', 'send', 'number', true),
   f('send.scanIntervalSeconds', 'Outbox scan interval (seconds)', 'send', 'number', true),
   f('send.stableSeconds', 'ZIP unchanged for (seconds) before sending', 'send', 'number', true),
+  f('send.incompleteZipSeconds', 'Unreadable ZIP failed after (seconds)', 'send', 'number', true),
 ];
 
 /** The fields C-ECHO takes from the form (gui-api.md: POST /api/echo). */
