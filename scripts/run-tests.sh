@@ -5,7 +5,9 @@
 # nothing a test starts is reachable from, or talks to, the network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run=(node --test --test-concurrency=1 dist/test/)
+# Under npm, node_modules/.bin comes first in PATH: `node` is the project's pinned Node.js 24.
+echo "run-tests: $(command -v node) $(node --version)"
+run=(node --test --test-concurrency=1 'dist/test/**/*.test.js')
 if [ -z "${DICOMBRIDGE_NETNS:-}" ] && command -v unshare >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
   export DICOMBRIDGE_NETNS=private
   exec unshare -n sh -c 'ip link set lo up && exec "$@"' sh "${run[@]}"

@@ -7,4 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p data
 [ -e data/dicombridge.json ] || cp config/dev.json data/dicombridge.json
-exec node bin/dicombridge.js --config data/dicombridge.json "$@"
+# The project's pinned Node.js 24 (node_modules/.bin, first in PATH under npm), whatever the system has.
+node=node_modules/.bin/node
+[ -x "$node" ] || node=node
+exec "$node" bin/dicombridge.js --config data/dicombridge.json "$@"

@@ -32,7 +32,7 @@ const USAGE = `Usage: dicombridge [-s] [--config PATH]
   --config PATH      the JSON configuration file (default: ./dicombridge.json if it exists,
                      else the built-in defaults; the GUI's Save writes it)
   -h, --help         this text
-  -v, --version      the version
+  -v, --version      the product and Node.js versions
 `;
 
 function version(): string {
@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`DicomBridge ${version()} (Node.js ${process.version})\n`);
     return 0;
   }
   const [command, ...rest] = positionals;

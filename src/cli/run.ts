@@ -68,8 +68,8 @@ export async function runBridge(options: RunOptions): Promise<number> {
     await closeAllLoggers();
     throw err;
   }
-  log.info({ storageFolder: config.storageFolder, receivePort: first.receivePort, gui: gui.url, configPath }, 'DicomBridge running');
-  process.stdout.write(`DicomBridge admin GUI: ${gui.url}\n`);
+  log.info({ version, node: process.version, storageFolder: config.storageFolder, receivePort: first.receivePort, gui: gui.url, configPath }, 'DicomBridge running');
+  process.stdout.write(`DicomBridge ${version} on Node.js ${process.version}\nDicomBridge admin GUI: ${gui.url}\n`);
   if (options.openGui) openBrowser(gui.url, (err) => log.info({ err: err.message }, 'no browser opened; open the GUI address by hand'));
 
   const signal = await firstStopSignal(() => supervisor.bridge.log);

@@ -1,12 +1,12 @@
 /**
- * The durable log book of transactions (SPEC §4) on SQLite through better-sqlite3: embedded,
- * synchronous, and with `journal_mode=WAL` plus `synchronous=FULL` a row that add() returned
+ * The durable log book of transactions (SPEC §4) on SQLite through Node's own `node:sqlite`
+ * (no native addon, so the single executable carries it): embedded, synchronous, and with `journal_mode=WAL` plus `synchronous=FULL` a row that add() returned
  * survives a power cut. Statements are prepared once. Text from a peer is capped so a hostile
  * value cannot grow the file without bound.
  */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import {
   FAILED_FOLDERS,
   LOG_ACTIONS,
@@ -105,8 +105,14 @@ function checkFailedItem(folder: FailedFolder, name: string): void {
   if (name === '' || /[\\/\0]/.test(name)) throw new TypeError(`not an item name: ${JSON.stringify(name)}`);
 }
 
+/** node:sqlite rows have a null prototype; the entries we hand out are plain objects. */
 function fromRow(row: Row): LogEntry {
   return { ...row, crids: cridList(row.crids) };
+}
+
+/** A record as named parameters (`@key` in the SQL). */
+function params(record: object): Record<string, SQLInputValue> {
+  return record as Record<string, SQLInputValue>;
 }
 
 /**
@@ -115,10 +121,10 @@ function fromRow(row: Row): LogEntry {
  */
 export function openLogBook(file: string, options: LogBookOptions = {}): LogBook {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new Database(file);
+  const db = new DatabaseSync(file);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
     migrate(db);
   } catch (err) {
     db.close();
@@ -128,26 +134,26 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
   const onListenerError =
     options.onListenerError ?? ((err: unknown) => process.emitWarning(err instanceof Error ? err : String(err), 'LogBookListenerWarning'));
 
-  const insert = db.prepare<Omit<Row, 'id'>>(`
+  const insert = db.prepare(`
     INSERT INTO log_entry (timestamp, action, status, patient_name, birth_date, study_date, modality,
       instances, study_description, crids, reason, study_instance_uid, file_name)
     VALUES (@timestamp, @action, @status, @patientName, @birthDate, @studyDate, @modality,
       @instances, @studyDescription, @crids, @reason, @studyInstanceUid, @fileName)`);
-  const selectLatest = db.prepare<[number], Row>(`
+  const selectLatest = db.prepare(`
     SELECT id, timestamp, action, status, patient_name AS patientName, birth_date AS birthDate,
       study_date AS studyDate, modality, instances, study_description AS studyDescription, crids,
       reason, study_instance_uid AS studyInstanceUid, file_name AS fileName
     FROM log_entry ORDER BY id DESC LIMIT ?`);
 
-  const upsertFailed = db.prepare<{ folder: FailedFolder; name: string; movedAt: string; source: FailedMove['source'] }>(`
+  const upsertFailed = db.prepare(`
     INSERT INTO failed_item (folder, name, moved_at, source) VALUES (@folder, @name, @movedAt, @source)
     ON CONFLICT (folder, name) DO UPDATE SET moved_at = excluded.moved_at, source = excluded.source`);
-  const insertFailedIfAbsent = db.prepare<{ folder: FailedFolder; name: string; movedAt: string; source: FailedMove['source'] }>(`
+  const insertFailedIfAbsent = db.prepare(`
     INSERT INTO failed_item (folder, name, moved_at, source) VALUES (@folder, @name, @movedAt, @source)
     ON CONFLICT (folder, name) DO NOTHING`);
-  const selectFailed = db.prepare<[FailedFolder], FailedMove>(`
+  const selectFailed = db.prepare(`
     SELECT folder, name, moved_at AS movedAt, source FROM failed_item WHERE folder = ? ORDER BY name`);
-  const deleteFailed = db.prepare<{ folder: FailedFolder; name: string; movedAt: string | null }>(`
+  const deleteFailed = db.prepare(`
     DELETE FROM failed_item WHERE folder = @folder AND name = @name AND (@movedAt IS NULL OR moved_at = @movedAt)`);
 
   const listeners = new Set<(entry: LogEntry) => void>();
@@ -174,7 +180,7 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
         studyInstanceUid: cap(entry.studyInstanceUid, TEXT_MAX),
         fileName: cap(entry.fileName, TEXT_MAX),
       };
-      const id = Number(insert.run(row).lastInsertRowid);
+      const id = Number(insert.run(params(row)).lastInsertRowid);
       const stored = fromRow({ id, ...row });
       for (const listener of [...listeners]) {
         try {
@@ -187,7 +193,7 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
     },
     latest(limit = 500) {
       if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a count, got ${limit}`);
-      return selectLatest.all(Math.min(limit, LATEST_MAX)).map(fromRow);
+      return (selectLatest.all(Math.min(limit, LATEST_MAX)) as unknown as Row[]).map(fromRow);
     },
     onAdd(listener) {
       listeners.add(listener);
@@ -197,19 +203,19 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
     },
     recordFailedMove(folder, name, at = now()) {
       checkFailedItem(folder, name);
-      upsertFailed.run({ folder, name, movedAt: at.toISOString(), source: 'moved' });
+      upsertFailed.run(params({ folder, name, movedAt: at.toISOString(), source: 'moved' }));
     },
     recordFailedItemSeen(folder, name, at = now()) {
       checkFailedItem(folder, name);
-      return insertFailedIfAbsent.run({ folder, name, movedAt: at.toISOString(), source: 'seen' }).changes > 0;
+      return Number(insertFailedIfAbsent.run(params({ folder, name, movedAt: at.toISOString(), source: 'seen' })).changes) > 0;
     },
     failedMoves(folder) {
       checkFailedFolder(folder);
-      return selectFailed.all(folder);
+      return selectFailed.all(folder).map((row) => ({ ...row }) as unknown as FailedMove);
     },
     forgetFailedMove(folder, name, ifMovedAt) {
       checkFailedItem(folder, name);
-      deleteFailed.run({ folder, name, movedAt: ifMovedAt ?? null });
+      deleteFailed.run(params({ folder, name, movedAt: ifMovedAt ?? null }));
     },
     close() {
       if (closed) return;

@@ -2,7 +2,7 @@
  * The log book's data model and SQLite schema (SPEC §4). The schema is versioned with
  * `PRAGMA user_version` so a later release can migrate an existing log book in place.
  */
-import type Database from 'better-sqlite3';
+import type { DatabaseSync } from 'node:sqlite';
 
 /** What happened (the GUI's "Action" column). */
 export type LogAction = 'Receive' | 'Send' | 'Cleanup' | 'Echo';
@@ -103,14 +103,19 @@ export class LogBookError extends Error {
  * `failed_item` and keeps every log row); refuses a newer version. A crash mid-way leaves the
  * old version intact, since the transaction commits schema and `user_version` together.
  */
-export function migrate(db: Database.Database): void {
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number;
+export function migrate(db: DatabaseSync): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
     if (version > SCHEMA_VERSION) {
       throw new LogBookError(`the log book has schema version ${version}; this release knows up to ${SCHEMA_VERSION}`);
     }
     if (version < 1) db.exec(SCHEMA_V1);
     if (version < 2) db.exec(SCHEMA_V2);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
 }

@@ -54,6 +54,34 @@ function isDefaultRepertoire(scs: string): boolean {
   });
 }
 
+/** The single-byte repertoires without code extensions (PS3.3 Table C.12-2), all ISO 8859 or TIS 620. */
+const SINGLE_BYTE_SETS = new Set([
+  'ISO_IR 100', 'ISO_IR 101', 'ISO_IR 109', 'ISO_IR 110', 'ISO_IR 144', 'ISO_IR 127', 'ISO_IR 126', 'ISO_IR 138',
+  'ISO_IR 148', 'ISO_IR 166',
+]);
+
+/** True for the C1 control range, 0x80–0x9F, of an ISO 8859 single-byte set. */
+const isC1 = (byte: number): boolean => byte >= 0x80 && byte <= 0x9f;
+
+/**
+ * Decodes a value in one single-byte set. WHATWG's TextDecoder (Node 22+, and the labels
+ * `dicom-character-set` uses) reads ISO 8859-1, -9 and TIS 620 as windows-1252, -1254 and -874,
+ * which put printable characters at 0x80–0x9F; ISO 8859 has the C1 controls there. The sets
+ * are stateless, so the C1 bytes are mapped to U+0080–U+009F and the runs between are decoded
+ * by the library.
+ */
+function decodeSingleByte(value: Uint8Array, scs: string, vr: string): string {
+  let text = '';
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i < value.length && !isC1(value[i])) continue;
+    if (i > start) text += lib.convertBytes(scs, value.subarray(start, i), { vr });
+    if (i < value.length) text += String.fromCharCode(value[i]);
+    start = i + 1;
+  }
+  return text;
+}
+
 /**
  * Decodes a text value with the Specific Character Set (0008,0005) of its dataset (PS3.5
  * §6.1.2, §6.1.2.5 code extensions). `scs` is the raw (0008,0005) value, multiple values
@@ -68,6 +96,7 @@ export function decodeText(bytes: Uint8Array, specificCharacterSet: string | Uin
   const latin1 = (): string => Buffer.from(value.buffer, value.byteOffset, value.length).toString('latin1');
   if (isDefaultRepertoire(scs)) return latin1();
   try {
+    if (SINGLE_BYTE_SETS.has(scs.trim().toUpperCase())) return decodeSingleByte(value, scs, vr);
     return lib.convertBytes(scs, value, { vr });
   } catch {
     return latin1();

@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
-import Database from 'better-sqlite3';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DatabaseSync } from 'node:sqlite';
 import { openLogBook, REASON_MAX, TEXT_MAX } from '../../../src/logbook/logbook.js';
 import { LogBookError, SCHEMA_VERSION, type LogEntry } from '../../../src/logbook/schema.js';
+
+/** One PRAGMA's value, read through a plain connection. */
+function pragma(db: DatabaseSync, name: string): unknown {
+  return Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
+}
 
 const A = '1234567890123456';
 const B = '9876543210987654';
@@ -164,11 +169,11 @@ describe('openLogBook', () => {
   it('creates WAL mode and the schema version; refuses a newer log book', () => {
     const file = freshFile();
     openLogBook(file).close();
-    const raw = new Database(file);
+    const raw = new DatabaseSync(file);
     try {
-      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-      raw.pragma('user_version = 99');
+      assert.equal(pragma(raw, 'journal_mode'), 'wal');
+      assert.equal(pragma(raw, 'user_version'), SCHEMA_VERSION);
+      raw.exec('PRAGMA user_version = 99');
     } finally {
       raw.close();
     }
@@ -206,14 +211,14 @@ describe('schema v2: failed-item move times', () => {
 
   it('migrates a v1 log book in place: rows kept, ids continue, failed_item usable', () => {
     const file = freshFile();
-    const raw = new Database(file);
-    raw.pragma('journal_mode = WAL');
+    const raw = new DatabaseSync(file);
+    raw.exec('PRAGMA journal_mode = WAL');
     raw.exec(V1_DDL);
     raw.prepare(`INSERT INTO log_entry (timestamp, action, status, patient_name, birth_date, study_date, modality,
       instances, study_description, crids, reason, study_instance_uid, file_name)
       VALUES ('2025-01-02T03:04:05.006Z', 'Receive', 'Success', 'DOE^JOHN', '1970-01-01', '2025-01-02', 'CT', 3, 'Head',
       'CRID#${A}', NULL, '1.2.3', 'old.zip')`).run();
-    raw.pragma('user_version = 1');
+    raw.exec('PRAGMA user_version = 1');
     raw.close();
 
     const book = openLogBook(file, { now: () => T });
@@ -229,9 +234,9 @@ describe('schema v2: failed-item move times', () => {
     } finally {
       book.close();
     }
-    const check = new Database(file, { readonly: true });
+    const check = new DatabaseSync(file, { readOnly: true });
     try {
-      assert.equal(check.pragma('user_version', { simple: true }), 2);
+      assert.equal(pragma(check, 'user_version'), 2);
       assert.equal(SCHEMA_VERSION, 2);
     } finally {
       check.close();
@@ -303,6 +308,37 @@ describe('schema v2: failed-item move times', () => {
         assert.throws(() => book.forgetFailedMove('Inbox_Failed', name), TypeError);
       }
       assert.deepEqual(book.failedMoves('Inbox_Failed'), []);
+    } finally {
+      book.close();
+    }
+  });
+});
+
+describe('a log book written by release 0.1.0 (better-sqlite3 on Node 20)', () => {
+  // test/fixtures/logbook-v2-release-0.1.0.sqlite was written by that release's openLogBook:
+  // three rows (one with umlauts and two CRYPE IDs) and two failed-item records.
+  const fixture = fileURLToPath(new URL('../../../../test/fixtures/logbook-v2-release-0.1.0.sqlite', import.meta.url));
+
+  it('opens unchanged, keeps its rows and records, and goes on numbering', async () => {
+    const file = freshFile();
+    await copyFile(fixture, file);
+    const book = openLogBook(file);
+    try {
+      const rows = book.latest();
+      assert.deepEqual(
+        rows.map((r) => [r.id, r.action, r.status, r.patientName, r.crids, r.reason]),
+        [
+          [3, 'Echo', 'Success', '', [], null],
+          [2, 'Send', 'Failed', '', [], 'association rejected: called AE title not recognised'],
+          [1, 'Receive', 'Success', 'MÜLLER, Jürgen', [A, B], null],
+        ],
+      );
+      assert.equal(rows[2].timestamp, '2026-11-30T08:16:01.000Z');
+      assert.equal(rows[2].instances, 12);
+      assert.equal(Object.getPrototypeOf(rows[2]), Object.prototype, 'entries are plain objects');
+      assert.deepEqual(book.failedMoves('Outbox_Failed').map((m) => [m.name, m.source]), [['x.zip', 'moved']]);
+      assert.deepEqual(book.failedMoves('Inbox_Failed').map((m) => [m.name, m.source]), [['study-folder', 'seen']]);
+      assert.equal(book.add({ action: 'Cleanup', status: 'Success' }).id, 4);
     } finally {
       book.close();
     }

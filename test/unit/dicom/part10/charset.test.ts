@@ -111,3 +111,28 @@ describe('decodeText defaults', () => {
     assert.deepEqual(pn.ideographic, { family: '', given: '', middle: '', prefix: '', suffix: '' });
   });
 });
+
+describe('single-byte sets: 0x80–0x9F are the C1 controls of ISO 8859 on every Node version', () => {
+  // WHATWG's TextDecoder reads the labels for ISO 8859-1, -9 and TIS 620 as windows-1252,
+  // -1254 and -874 (0x80 → '€', 0x9B → '›'); PS3.5 §6.1.2.3 means the ISO sets themselves.
+  const c1 = Array.from({ length: 32 }, (_, i) => 0x80 + i);
+  const controls = String.fromCharCode(...c1);
+
+  for (const scs of ['ISO_IR 100', 'ISO_IR 101', 'ISO_IR 109', 'ISO_IR 110', 'ISO_IR 126', 'ISO_IR 127', 'ISO_IR 138', 'ISO_IR 144', 'ISO_IR 148', 'ISO_IR 166']) {
+    it(`${scs}: every byte 0x80–0x9F decodes to U+0080–U+009F`, () => {
+      assert.equal(decodeText(Buffer.from([0x41, ...c1, 0x42]), scs, 'LO'), `A${controls}B`);
+    });
+  }
+
+  it('ISO_IR 100: a name with a C1 byte keeps its Latin-1 letters around it', () => {
+    const bytes = Buffer.from([0x4d, 0xdc, 0x4c, 0x4c, 0x45, 0x52, 0x9b, 0x5e, 0x4a, 0xfc, 0x72, 0x67, 0x65, 0x6e]);
+    const pn = decodePersonName(bytes, 'ISO_IR 100');
+    assert.equal(pn.alphabetic.family, 'MÜLLER\u009b');
+    assert.equal(pn.alphabetic.given, 'Jürgen');
+  });
+
+  it('ISO_IR 148 and ISO_IR 166: the letters of the upper half stay those of ISO 8859-9 and TIS 620', () => {
+    assert.equal(decodeText(Buffer.from([0xd0, 0xdd, 0xde, 0xf0, 0xfd, 0xfe]), 'ISO_IR 148', 'LO'), 'ĞİŞğış');
+    assert.equal(decodeText(Buffer.from([0xa1, 0xb2, 0xe0]), 'ISO_IR 166', 'LO'), '\u0e01\u0e12\u0e40');
+  });
+});
