@@ -168,7 +168,9 @@ describe('hostile peers against the bridge', () => {
     await assoc.closed;
     // Work/incoming may hold empty files opened ahead of need; the partial one must be gone.
     const partialFiles = async () => {
-      const sizes = await Promise.all((await list(bridge.layout.incoming)).map(async (n) => (await stat(join(bridge.layout.incoming, n))).size));
+      // A file may be deleted between readdir and stat: gone counts as empty.
+      const sizeOf = (n: string) => stat(join(bridge.layout.incoming, n)).then((s) => s.size, () => 0);
+      const sizes = await Promise.all((await list(bridge.layout.incoming)).map(sizeOf));
       return sizes.filter((size) => size > 0).length;
     };
     await eventually(async () => bridge.activeAssociations === 0 && (await partialFiles()) === 0, 'the partial instance is deleted');

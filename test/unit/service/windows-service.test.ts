@@ -53,6 +53,6 @@ describe('windows service helpers', () => {
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, [entry], { env: { ...process.env, [SERVICE_ARGV_ENV]: '["--version"]' } }, (err, out) => (err ? reject(err) : resolve(out)));
     });
-    assert.equal(stdout.trim(), pkg.version);
+    assert.equal(stdout.trim(), `DicomBridge ${pkg.version} (Node.js ${process.version})`);
   });
 });
