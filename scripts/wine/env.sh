@@ -20,3 +20,8 @@ WINE_STAMP="$WINE_CACHE/ready"
 WINE_RECIPE="trixie minbase; wine wine64 --no-install-recommends; wineboot; Graphics=null; hardlink; v2"
 # Quiet Wine, no Gecko/Mono installers, no display (console programs only).
 WINE_ENV="WINEPREFIX=$WINE_PREFIX_IN_CHROOT WINEDEBUG=-all WINEDLLOVERRIDES=mscoree,mshtml= HOME=/root LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin"
+
+# True when setup.sh has finished the environment for the current recipe.
+wine_env_ready() {
+  [ -f "$WINE_STAMP" ] && [ "$(cat "$WINE_STAMP")" = "$WINE_RECIPE" ] && [ -x "$WINE_ROOT/usr/lib/wine/wine64" ]
+}

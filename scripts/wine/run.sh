@@ -8,14 +8,19 @@
 #
 # Only the mount namespace is new (unshare -m): the program shares the caller's network
 # namespace (a test's `unshare -n` with loopback up) and its process IDs. Every step execs,
-# so the PID of this script is the Wine process of EXE: `kill -INT PID` is a Ctrl+C for the
-# Windows program (Wine turns SIGINT into CTRL_C_EVENT: Node's SIGINT handler runs).
+# so (output not a pipe, see below) the PID of this script is the Wine process of EXE:
+# `kill -INT PID` is a Ctrl+C for the Windows program (Wine's SIGINT handler raises
+# CTRL_C_EVENT: Node's process.on('SIGINT') runs). SIGTERM to the Wine process ends it at once
+# (no handler runs); Wine's `taskkill` without /F only closes windows, which a console program
+# has none of. After the program, `run.sh --kill-server` ends the wineserver and Wine's helpers.
 #
 # Node under Wine cannot write to a Unix pipe (process.stdout throws EBADF: libuv takes it for
 # a Windows named pipe). Standard output/error that are files, terminals or /dev/null are
 # handed over as they are; when either is a pipe, the program writes to temporary files that
-# are relayed as they grow, and this script stays in between (it then forwards SIGINT/SIGTERM
-# as SIGINT to the program and exits with its code). Standard input is handed over as is.
+# are relayed as they grow, and this script stays in between: it exits with the program's code
+# and forwards SIGTERM (and SIGINT, except in a background job of a script, where bash cannot
+# trap it) to the program as SIGINT. Standard input is handed over as is (Node cannot read a
+# Unix pipe either).
 #
 # Inside, the host's /tmp is mounted at /tmp (also Z:\tmp) and EXE's folder at
 # /run/host-exe (Z:\run\host-exe). C:\ is the prefix's drive_c: on the host "$WINE_DRIVE_C"
@@ -25,9 +30,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
 . "$here/env.sh"
 
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
-if [ ! -f "$WINE_STAMP" ] || [ "$(cat "$WINE_STAMP")" != "$WINE_RECIPE" ]; then
+if ! wine_env_ready; then
   echo "wine-run: no Wine environment in $WINE_CACHE: run scripts/wine/setup.sh first" >&2
   exit 2
 fi

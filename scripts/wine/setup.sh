@@ -18,12 +18,18 @@ step() { # prints the time the previous step took, then names the next one
   return 0
 }
 
-if [ -f "$WINE_STAMP" ] && [ "$(cat "$WINE_STAMP")" = "$WINE_RECIPE" ]; then
+cached() {
+  wine_env_ready || return 1
   echo "wine-setup: cached environment ready in $WINE_CACHE ($(( $(date +%s) - t0 )) s)"
-  exit 0
-fi
+}
+cached && exit 0
 
 [ "$(id -u)" = 0 ] || { echo "wine-setup: must run as root" >&2; exit 1; }
+# One builder at a time; a second one waits and then finds the cache ready.
+mkdir -p "$(dirname "$WINE_CACHE")"
+exec 9> "$WINE_CACHE.lock"
+flock 9
+cached && exit 0
 
 if ! command -v debootstrap >/dev/null; then
   step "installing debootstrap"

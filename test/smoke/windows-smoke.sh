@@ -7,9 +7,10 @@
 #   test/smoke/windows-smoke.sh EXE
 #
 # Runs itself in a private network namespace (unshare -n, loopback up). Needs root, DCMTK
-# (echoscu, storescu) and pydicom's CT_small.dcm on the host. Builds the Wine cache first if
-# missing (scripts/wine/setup.sh). Every wait is bounded; the last line says PASS or FAIL and
-# the exit code is non-zero on failure.
+# (echoscu, storescu), python3 and pydicom's CT_small.dcm on the host. Builds the Wine cache
+# first if missing (scripts/wine/setup.sh, before entering the namespace: it downloads). Every
+# wait is bounded; the last line says PASS or FAIL and the exit code is non-zero on failure.
+# The program's output and config stay in C:\dicombridge-smoke (path printed) for a look.
 #
 #   WINDOWS_SMOKE_PRE_ARGS  words put before the bridge's arguments, to check this harness with
 #                           plain node.exe and a script: EXE=node.exe and e.g.
@@ -24,9 +25,12 @@ if [ $# -ne 1 ]; then
   echo "usage: $0 EXE" >&2
   exit 2
 fi
+[ -f "$1" ] || { echo "$name: FAIL: no such file: $1" >&2; exit 1; }
 exe="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 
 if [ "${WINDOWS_SMOKE_IN_NETNS:-}" != 1 ]; then
+  # Built (once) before leaving the network: setup.sh downloads from the Debian mirror.
+  bash "$repo/scripts/wine/setup.sh"
   exec unshare -n env WINDOWS_SMOKE_IN_NETNS=1 bash -c 'ip link set lo up && exec bash "$0" "$1"' "${BASH_SOURCE[0]}" "$exe"
 fi
 
@@ -42,10 +46,13 @@ study=/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm
 # The bridge's name for CT_small.dcm's study (README "ZIP file names"; taken from a Linux run).
 expected_zip='CompressedSamples, CT1__O_2004-01-19_CT_1.3.6.1.4.1.5962.1.2.1.20040119072730.12322.zip'
 
-bash "$repo/scripts/wine/setup.sh"
 # shellcheck source=../../scripts/wine/env.sh
 . "$repo/scripts/wine/env.sh"
+wine_env_ready || fail "no Wine environment in $WINE_CACHE (scripts/wine/setup.sh)"
 run="$repo/scripts/wine/run.sh"
+# One smoke test at a time: runs share the Wine prefix, its wineserver and C:\CrypeDcm.
+exec 8> "$WINE_CACHE/smoke.lock"
+flock -w 900 8 || fail "another smoke test held $WINE_CACHE/smoke.lock for 900 s"
 
 # Ports the kernel says are free in this namespace.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -68,7 +75,7 @@ JSON
 pid=""
 cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  "$run" --kill-server 2>/dev/null || true
+  "$run" --kill-server 2>/dev/null 8>&- || true
 }
 trap cleanup EXIT
 show_logs() {
@@ -94,7 +101,7 @@ wait_for() {
 
 # shellcheck disable=SC2086  # WINDOWS_SMOKE_PRE_ARGS is a list of words
 "$run" "$exe" ${WINDOWS_SMOKE_PRE_ARGS:-} -s --config 'C:\dicombridge-smoke\config.json' \
-  < /dev/null > "$work/stdout.txt" 2> "$work/stderr.txt" &
+  < /dev/null > "$work/stdout.txt" 2> "$work/stderr.txt" 8>&- &
 pid=$!
 echo "$name: started $(basename "$exe") (PID $pid), DICOM 127.0.0.1:$dicom_port, GUI 127.0.0.1:$gui_port, storage C:\\CrypeDcm = $storage"
 
@@ -132,6 +139,6 @@ pid=""
 [ "$rc" = 0 ] || fail "exit code $rc after Ctrl+C (SIGINT), expected 0"
 echo "$name: stopped by Ctrl+C (SIGINT), exit code 0"
 
-"$run" --kill-server || fail "wineserver -k failed"
+"$run" --kill-server 8>&- || fail "wineserver -k failed"
 trap - EXIT
 echo "$name: PASS ($(( $(date +%s) - started )) s)"
