@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: the names are used by the scripts that source it
 # Shared locations of the Wine test environment (sourced by setup.sh, run.sh and the smoke test).
 #
 # Debian 12's Wine 8 cannot run Node 24's node.exe (V8 needs MEM_RESERVE_PLACEHOLDER), so the
