@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, readdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ import { requirePrivateNetns } from '../support/peers/storescp.js';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BUILT = join(ROOT, `dist/pkg/dicombridge-${pkg.version}-linux-x64`);
+const BUILT_WINDOWS = join(ROOT, `dist/pkg/dicombridge-${pkg.version}-win-x64.exe`);
 const CT = '/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm';
 const CT_ZIP = 'CompressedSamples, CT1__O_2004-01-19_CT_1.3.6.1.4.1.5962.1.2.1.20040119072730.12322.zip';
 const WAIT_MS = 60_000;
@@ -120,5 +122,22 @@ describe('the Linux single executable, alone in an empty folder', () => {
     const verify = await runTool('systemd-analyze', ['verify', unit]);
     assert.equal(verify.code, 0, verify.stderr);
     assert.equal(verify.stderr.split('\n').filter((l) => l.includes('dicombridge.service')).join('\n'), '');
+  });
+});
+
+describe('npm run package', () => {
+  it('leaves both executables with their .sha256; the Windows one carries its blob, WinSW and no broken signature', async () => {
+    for (const file of [BUILT, BUILT_WINDOWS]) {
+      const digest = createHash('sha256').update(await readFile(file)).digest('hex');
+      assert.equal(await readFile(`${file}.sha256`, 'utf8'), `${digest}  ${file.split('/').pop()}\n`);
+    }
+    const exe = await readFile(BUILT_WINDOWS);
+    assert.ok(exe.includes('NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2:1'), 'the SEA fuse is flipped');
+    assert.ok(exe.includes(Buffer.from('NODE_SEA_BLOB', 'utf16le')), 'the blob is a PE resource');
+    for (const asset of ['winsw.exe.config', 'public/index.html', 'public/client/main.js']) assert.ok(exe.includes(asset), asset);
+    // Data directory 4 (certificate table) of the PE32+ optional header: node.exe's signature is gone.
+    const optional = exe.readUInt32LE(0x3c) + 24;
+    assert.equal(exe.readUInt16LE(optional), 0x20b);
+    assert.equal(exe.readUInt32LE(optional + 112 + 4 * 8 + 4), 0, 'no Authenticode signature');
   });
 });
