@@ -1,7 +1,6 @@
 /**
  * The `dicombridge` command (SPEC §6): parses argv, picks the mode, nothing else.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runEcho } from './bridge/send/echo-command.js';
@@ -9,6 +8,8 @@ import { runInspect } from './cli/inspect-command.js';
 import { runBridge } from './cli/run.js';
 import { runServiceCommand } from './cli/service-command.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from './config/load.js';
+// Part of the module graph, so the single executable carries it (bundled) and reads no file for it.
+import pkg from '../package.json' with { type: 'json' };
 
 const USAGE = `Usage: dicombridge [-s] [--config PATH]
        dicombridge -i | -u [--dry-run] [--config PATH] [--user NAME]
@@ -36,7 +37,6 @@ const USAGE = `Usage: dicombridge [-s] [--config PATH]
 `;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 

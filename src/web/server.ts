@@ -13,7 +13,7 @@ import type { Logger } from '../dicom/ul/logger.js';
 import type { Supervisor } from '../supervisor.js';
 import { HttpError, sendJson, setSecurityHeaders } from './http.js';
 import { RequestGuard } from './security.js';
-import { defaultStaticDirs, serveStatic, type StaticDirs } from './static.js';
+import { defaultGuiFiles, filesFromDirs, serveStatic, type StaticDirs } from './static.js';
 import type { GuiRebind, Route, RouteContext } from './routes/context.js';
 import { postEcho } from './routes/echo.js';
 import { EventHub } from './routes/events.js';
@@ -29,6 +29,7 @@ export interface GuiServerOptions {
   log: Logger;
   /** Overrides gui.port (tests use 0). */
   port?: number;
+  /** Serve the page from these folders instead of the embedded or source-tree files. */
   staticDirs?: StaticDirs;
 }
 
@@ -68,7 +69,7 @@ function closeServer(server: Server): Promise<void> {
 export async function startGuiServer(options: GuiServerOptions): Promise<GuiServer> {
   const { supervisor, version } = options;
   const log = options.log.child({ component: 'gui' });
-  const dirs = options.staticDirs ?? defaultStaticDirs();
+  const files = options.staticDirs ? filesFromDirs(options.staticDirs) : defaultGuiFiles();
   const initial = supervisor.config.gui;
   const events = new EventHub(supervisor, version, log);
   const health = new HealthService(supervisor, version);
@@ -135,7 +136,7 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
     const methods = routes.get(url.pathname);
     try {
       if (!methods) {
-        if ((req.method === 'GET' || req.method === 'HEAD') && (await serveStatic(res, url.pathname, dirs, guard.token))) return;
+        if ((req.method === 'GET' || req.method === 'HEAD') && (await serveStatic(res, url.pathname, files, guard.token))) return;
         throw new HttpError(404, 'not found');
       }
       const route = methods.get(req.method ?? '');

@@ -2,11 +2,16 @@
  * The page itself: index.html (with this process's token put in), app.css and the compiled
  * browser modules. A fixed set of names is served; nothing from the request reaches a path
  * unchecked.
+ *
+ * The files are named as the single executable embeds them: `public/index.html`,
+ * `public/app.css`, `public/client/<module>.js`. The executable serves its embedded copies;
+ * run from the sources, they are read from src/web/public and dist/src/web/client.
  */
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
+import { embeddedAsset, isSingleExecutable } from '../runtime/embedded.js';
 
 /** Where the page's files live: public/ in the sources, client/ beside this compiled module. */
 export interface StaticDirs {
@@ -14,34 +19,53 @@ export interface StaticDirs {
   clientDir: string;
 }
 
+/** Reads one of the page's files by its name (`public/app.css`, `public/client/main.js`); null when there is none. */
+export type GuiFiles = (name: string) => Promise<Buffer | null>;
+
 /** The installed layout: dist/src/web/static.js serves src/web/public and dist/src/web/client. */
 export function defaultStaticDirs(): StaticDirs {
   const here = path.dirname(fileURLToPath(import.meta.url));
   return { publicDir: path.resolve(here, '../../../src/web/public'), clientDir: path.join(here, 'client') };
 }
 
+/** The page's files read from these folders. */
+export function filesFromDirs(dirs: StaticDirs): GuiFiles {
+  return async (name) => {
+    const file = name.startsWith('public/client/')
+      ? path.join(dirs.clientDir, name.slice('public/client/'.length))
+      : path.join(dirs.publicDir, name.slice('public/'.length));
+    return readFile(file).catch(() => null);
+  };
+}
+
+/** The single executable's embedded files, else the source tree's. */
+export function defaultGuiFiles(): GuiFiles {
+  if (isSingleExecutable()) return async (name) => embeddedAsset(name) ?? null;
+  return filesFromDirs(defaultStaticDirs());
+}
+
 const TOKEN_PLACEHOLDER = '__DICOMBRIDGE_TOKEN__';
 const MODULE_NAME = /^\/js\/([a-z0-9-]{1,64})\.js$/;
 
 /** Serves a static GUI file for `pathname`; false when there is none by that name. */
-export async function serveStatic(res: ServerResponse, pathname: string, dirs: StaticDirs, token: string): Promise<boolean> {
-  let file: string;
+export async function serveStatic(res: ServerResponse, pathname: string, files: GuiFiles, token: string): Promise<boolean> {
+  let name: string;
   let type: string;
   if (pathname === '/' || pathname === '/index.html') {
-    const html = (await readFile(path.join(dirs.publicDir, 'index.html'), 'utf8')).replaceAll(TOKEN_PLACEHOLDER, token);
-    send(res, 'text/html; charset=utf-8', Buffer.from(html, 'utf8'));
-    return true;
+    name = 'public/index.html';
+    type = 'text/html; charset=utf-8';
   } else if (pathname === '/app.css') {
-    file = path.join(dirs.publicDir, 'app.css');
+    name = 'public/app.css';
     type = 'text/css; charset=utf-8';
   } else {
     const match = MODULE_NAME.exec(pathname);
     if (!match) return false;
-    file = path.join(dirs.clientDir, `${match[1]}.js`);
+    name = `public/client/${match[1]}.js`;
     type = 'text/javascript; charset=utf-8';
   }
-  const body = await readFile(file).catch(() => null);
+  let body = await files(name);
   if (body === null) return false;
+  if (name === 'public/index.html') body = Buffer.from(body.toString('utf8').replaceAll(TOKEN_PLACEHOLDER, token), 'utf8');
   send(res, type, body);
   return true;
 }
