@@ -3,14 +3,30 @@
 # interface, so when this machine allows it (root, or unprivileged user namespaces) the whole
 # suite runs in a private network namespace whose only interface is its own loopback:
 # nothing a test starts is reachable from, or talks to, the network.
+# First, the Windows executable (built by `pretest`) is smoke-tested under Wine 10
+# (test/smoke/windows-smoke.sh; its Debian 13 environment is built once and cached, see
+# scripts/wine/README.md). DICOMBRIDGE_SKIP_WINDOWS_SMOKE=1 leaves it out (a machine without
+# root or debootstrap); CI never sets it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Under npm, node_modules/.bin comes first in PATH: `node` is the project's pinned Node.js 24.
 echo "run-tests: $(command -v node) $(node --version)"
+
+smoke=0
+if [ "${DICOMBRIDGE_SKIP_WINDOWS_SMOKE:-}" != 1 ]; then
+  version=$(node -p "require('./package.json').version")
+  bash test/smoke/windows-smoke.sh "dist/pkg/dicombridge-$version-win-x64.exe" || smoke=$?
+fi
+
 run=(node --test --test-concurrency=1 'dist/test/**/*.test.js')
+suite=0
 if [ -z "${DICOMBRIDGE_NETNS:-}" ] && command -v unshare >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
   export DICOMBRIDGE_NETNS=private
-  exec unshare -n sh -c 'ip link set lo up && exec "$@"' sh "${run[@]}"
+  unshare -n sh -c 'ip link set lo up && exec "$@"' sh "${run[@]}" || suite=$?
+else
+  echo "run-tests: no private network namespace available; peers bind on this machine's interfaces" >&2
+  "${run[@]}" || suite=$?
 fi
-echo "run-tests: no private network namespace available; peers bind on this machine's interfaces" >&2
-exec "${run[@]}"
+[ "$smoke" -eq 0 ] || echo "run-tests: the Windows executable's smoke test FAILED (exit $smoke; see above)" >&2
+[ "$suite" -ne 0 ] && exit "$suite"
+exit "$smoke"
