@@ -90,3 +90,46 @@ describe('what is acknowledged with 0000 can be zipped', () => {
     }
   });
 });
+
+describe('after the ZIP is in its inbox', () => {
+  let storage: string;
+  let bridge: Bridge;
+
+  before(async () => {
+    storage = await tempDir();
+    bridge = await startBridge(storage, { receive: { timeoutSeconds: 1 } });
+  });
+  after(async () => {
+    await bridge.stop();
+    await removeDir(storage);
+  });
+
+  test('a log book failure is not a zip failure: the ZIP stays, nothing moves to Inbox_Failed, no "zipping failed" row', async () => {
+    const studyUid = testUid();
+    const sent = [instance(studyUid, 1), instance(studyUid, 2)];
+    const book = bridge.logBook;
+    const add = book.add.bind(book);
+    let calls = 0;
+    book.add = (row) => {
+      calls += 1;
+      if (calls === 1) throw new Error('SQLITE_IOERR: disk I/O error (simulated)');
+      return add(row);
+    };
+    try {
+      const studies = nextStudies(bridge, 1);
+      const scu = await openScu(bridge.receivePort!, [[CT_IMAGE_STORAGE, EXPLICIT_LE]]);
+      for (const one of sent) assert.equal((await scu.store(CT_IMAGE_STORAGE, EXPLICIT_LE, one.sopUid, one.dataset)).status, 0);
+      await scu.release();
+      const [outcome] = await studies;
+      assert.equal(outcome!.status, 'Success', outcome!.reason);
+      assert.deepEqual(await list(bridge.layout.inboxManual), [outcome!.path.slice(bridge.layout.inboxManual.length + 1)]);
+      assert.equal((await readZip(outcome!.path)).size, 2);
+      assert.deepEqual(await list(bridge.layout.inboxFailed), []);
+      assert.deepEqual(await list(bridge.layout.staging), [], 'staging folder removed');
+      assert.equal(calls, 1, 'one attempt at the row, no second "Failed" row');
+      assert.equal(bridge.logBook.latest(10).filter((r) => /zipping failed/.test(r.reason ?? '')).length, 0);
+    } finally {
+      book.add = add;
+    }
+  });
+});

@@ -146,18 +146,23 @@ export function buildZipName(fields: ZipNameFields, options: ZipNameOptions): st
 }
 
 /**
+ * Copy `n` of a ZIP name: `name` itself for 1, else `stem (n).zip`. The copy number goes right
+ * before `.zip`, after the IDs, so the IDs stay contiguous and each is still `CRID#` + 16 digits.
+ */
+export function copyZipName(name: string, n: number): string {
+  if (!name.toLowerCase().endsWith('.zip')) throw new TypeError(`not a ZIP name: ${JSON.stringify(name)}`);
+  if (n < 1 || n > MAX_COPIES) throw new ZipNameError(`all ${MAX_COPIES} copy numbers of "${name}" are taken`);
+  return n === 1 ? name : `${name.slice(0, -4)} (${n})${name.slice(-4)}`;
+}
+
+/**
  * The first of `name`, `stem (2).zip`, `stem (3).zip` … for which `exists(folder/candidate)` is
- * false. The copy number goes right before `.zip`, after the IDs, so the IDs stay contiguous and
- * each is still `CRID#` + 16 digits. Returns the name (not the path). SPEC §1: an existing file
- * is never overwritten.
+ * false (see {@link copyZipName}). Returns the name (not the path). A check only: publishing
+ * takes the name with an exclusive primitive (zip/publish.ts), as SPEC §1 never overwrites.
  */
 export function uniqueZipPath(folder: string, name: string, exists: (candidatePath: string) => boolean): string {
-  if (!name.toLowerCase().endsWith('.zip')) throw new TypeError(`not a ZIP name: ${JSON.stringify(name)}`);
-  if (!exists(path.join(folder, name))) return name;
-  const stem = name.slice(0, -4);
-  const ext = name.slice(-4);
-  for (let n = 2; n <= MAX_COPIES; n++) {
-    const candidate = `${stem} (${n})${ext}`;
+  for (let n = 1; n <= MAX_COPIES; n++) {
+    const candidate = copyZipName(name, n);
     if (!exists(path.join(folder, candidate))) return candidate;
   }
   throw new ZipNameError(`all ${MAX_COPIES} copy numbers of "${name}" are taken in ${folder}`);
