@@ -5,11 +5,11 @@
  * byte for byte while a CRYPE ID tag is configured.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Bridge } from '../../src/app.js';
-import { buildInstance, CT_IMAGE_STORAGE, EXPLICIT_LE, testUid, type InstanceSpec } from '../support/dicom-builder.js';
+import { buildInstance, CT_IMAGE_STORAGE, encodeFileMeta, EXPLICIT_LE, testUid, type InstanceSpec } from '../support/dicom-builder.js';
 import { acknowledgedCount, storescu } from '../support/peers/dcmtk.js';
 import { datasetOf, list, nextStudies, readZip, removeDir, startBridge, tempDir } from '../support/bridge-harness.js';
 import { openScu } from '../support/scu.js';
@@ -131,5 +131,41 @@ describe('after the ZIP is in its inbox', () => {
     } finally {
       book.add = add;
     }
+  });
+});
+
+describe('a staged file zipping cannot read (left by an earlier version)', () => {
+  let storage: string;
+  let bridge: Bridge | undefined;
+
+  before(async () => {
+    storage = await tempDir();
+  });
+  after(async () => {
+    await bridge?.stop();
+    await removeDir(storage);
+  });
+
+  test('is that study\'s failure: the study goes to Inbox_Failed with the reason, the bridge carries on', async () => {
+    // What an earlier version staged for a dataset carrying (0002,0010): our file meta, then
+    // the dataset's own (0002,0010), which a reader of the file takes for the transfer syntax.
+    const studyUid = testUid();
+    const dir = join(storage, 'Work', 'staging', `P-META_${studyUid}~old-1`);
+    await mkdir(dir, { recursive: true });
+    const bad = instance(studyUid, 1, [{ group: 0x0002, element: 0x0010, vr: 'UI', value: '1.2.3.4.5' }]);
+    const good = instance(studyUid, 2);
+    await writeFile(join(dir, `${bad.sopUid}.dcm`), Buffer.concat([encodeFileMeta(CT_IMAGE_STORAGE, bad.sopUid, EXPLICIT_LE), bad.dataset]));
+    await writeFile(join(dir, `${good.sopUid}.dcm`), Buffer.concat([encodeFileMeta(CT_IMAGE_STORAGE, good.sopUid, EXPLICIT_LE), good.dataset]));
+
+    bridge = await startBridge(storage, { receive: { timeoutSeconds: 1 } });
+    const [outcome] = await nextStudies(bridge, 1);
+    assert.equal(outcome!.status, 'Failed');
+    assert.equal(outcome!.inbox, 'Inbox_Failed');
+    assert.match(outcome!.reason ?? '', /1\.2\.3\.4\.5/);
+    assert.equal((await list(outcome!.path)).length, 2, 'both staged files kept in Inbox_Failed');
+    assert.deepEqual(await list(bridge.layout.inboxManual), []);
+    const scu = await openScu(bridge.receivePort!, [[CT_IMAGE_STORAGE, EXPLICIT_LE]]);
+    assert.equal(await scu.echo(), 0);
+    await scu.release();
   });
 });
