@@ -2,8 +2,8 @@
  * Writes one staged study into a ZIP under a temporary name (SPEC §1). Each entry is the
  * staged Part 10 file with the CRYPE IDs cut out of the configured element on the way
  * (DatasetRewriter: every other byte is copied; an instance without IDs is copied whole), so
- * the IDs never reach the ZIP while the staged files keep them until the ZIP is safely in place — a crash at any point loses
- * nothing and the study can be zipped again. yazl streams entries one at a time (ZIP64 when
+ * the IDs never reach the ZIP while the staged files keep them until the ZIP is safely in
+ * place — a crash at any point loses nothing and the study can be zipped again. yazl streams entries one at a time (ZIP64 when
  * needed), so memory stays bounded whatever the study size.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
