@@ -3,8 +3,8 @@
  * staged Part 10 file with the CRYPE IDs cut out of the configured element on the way
  * (DatasetRewriter: every other byte is copied; an instance without IDs is copied whole), so
  * the IDs never reach the ZIP while the staged files keep them until the ZIP is safely in
- * place — a crash at any point loses nothing and the study can be zipped again. yazl streams entries one at a time (ZIP64 when
- * needed), so memory stays bounded whatever the study size.
+ * place — a crash at any point loses nothing and the study can be zipped again. yazl streams
+ * entries one at a time (ZIP64 when needed), so memory stays bounded whatever the study size.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
