@@ -250,7 +250,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
 
   /** Starts the DICOM listener with these settings. */
   listen(settings: ReceiverSettings): Promise<Receiver> {
-    return startReceiver(settings, { incomingDir: this.layout.incoming, tracker: this.tracker, log: this.log, diskGuard: this.diskGuard }).then((receiver) => {
+    return startReceiver(settings, { incomingDir: this.layout.incoming, tracker: this.tracker, log: this.log, diskGuard: this.diskGuard, cridTag: () => cridTag(this.config) }).then((receiver) => {
       this.counters.receiverStarted(receiver);
       return receiver;
     });

@@ -7,13 +7,12 @@
  * field by field to fit Windows' MAX_PATH and Linux' NAME_MAX without ever touching the UID or
  * the IDs.
  */
-import * as path from 'node:path';
 import { CRID_PREFIX, formatCrids, isCrid } from '../crid/extract.js';
 import { REPLACEMENT, sanitizeFileNameComponent } from './file-name.js';
 
-/** Room kept in every name for the copy number uniqueZipPath may add: ` (99999)`. */
+/** Room kept in every name for the copy number copyZipName may add: ` (99999)`. */
 export const COPY_SUFFIX_RESERVE = 8;
-/** Highest copy number uniqueZipPath tries. */
+/** Highest copy number of a ZIP name. */
 export const MAX_COPIES = 99999;
 /** A valid UID's longest form (PS3.5 §9.1). */
 export const MAX_UID_LENGTH = 64;
@@ -106,7 +105,7 @@ function cut(s: string, chars: number, bytes: number): string {
 
 /**
  * Builds the ZIP name of SPEC §1 within the path limits, keeping COPY_SUFFIX_RESERVE characters
- * free for uniqueZipPath. Shortens, in this order, the patient name, the modality list, the sex,
+ * free for copyZipName. Shortens, in this order, the patient name, the modality list, the sex,
  * the study date and the birth date; never the UID or the IDs. Throws ZipNameError when even
  * that cannot fit, TypeError when an ID is not 16 digits (a caller bug).
  */
@@ -146,21 +145,15 @@ export function buildZipName(fields: ZipNameFields, options: ZipNameOptions): st
 }
 
 /**
- * The first of `name`, `stem (2).zip`, `stem (3).zip` … for which `exists(folder/candidate)` is
- * false. The copy number goes right before `.zip`, after the IDs, so the IDs stay contiguous and
- * each is still `CRID#` + 16 digits. Returns the name (not the path). SPEC §1: an existing file
- * is never overwritten.
+ * Copy `n` of a ZIP name: `name` itself for 1, else `stem (n).zip`, the name tried when the
+ * copies before it exist (SPEC §1: an existing file is never overwritten; zip/publish.ts takes
+ * the name exclusively). The copy number goes right before `.zip`, after the IDs, so the IDs
+ * stay contiguous and each is still `CRID#` + 16 digits.
  */
-export function uniqueZipPath(folder: string, name: string, exists: (candidatePath: string) => boolean): string {
+export function copyZipName(name: string, n: number): string {
   if (!name.toLowerCase().endsWith('.zip')) throw new TypeError(`not a ZIP name: ${JSON.stringify(name)}`);
-  if (!exists(path.join(folder, name))) return name;
-  const stem = name.slice(0, -4);
-  const ext = name.slice(-4);
-  for (let n = 2; n <= MAX_COPIES; n++) {
-    const candidate = `${stem} (${n})${ext}`;
-    if (!exists(path.join(folder, candidate))) return candidate;
-  }
-  throw new ZipNameError(`all ${MAX_COPIES} copy numbers of "${name}" are taken in ${folder}`);
+  if (n < 1 || n > MAX_COPIES) throw new ZipNameError(`all ${MAX_COPIES} copy numbers of "${name}" are taken`);
+  return n === 1 ? name : `${name.slice(0, -4)} (${n})${name.slice(-4)}`;
 }
 
 /** Splits the IDs back out of a ZIP name built here (for the log book and recovery). */

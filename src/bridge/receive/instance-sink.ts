@@ -2,7 +2,12 @@
  * Receives one C-STORE dataset into a Part 10 file (SPEC §1): file meta first, then the
  * dataset bytes exactly as they arrive, scanned on the way for the attributes that group the
  * instance into its study. The C-STORE response waits until the file is written, fsynced and
- * renamed into its study folder; an aborted transfer deletes its temporary file. Below the
+ * renamed into its study folder; an aborted transfer deletes its temporary file.
+ *
+ * What the bridge acknowledges with 0000 can be zipped (SPEC §5): every parse zipping makes —
+ * the file meta read back from the staged file, the dataset walk with the CRYPE ID edit (as a
+ * dry run), the captured naming and ordering values and their decoding — runs here on the same
+ * bytes, and an instance that fails one is refused with C000 and the reason. Below the
  * free-space threshold ({@link DiskGuard}) the instance is refused with A700 before a byte is
  * written; a write that fails anyway (ENOSPC, EDQUOT) deletes the partial file and answers A700.
  */
@@ -20,18 +25,23 @@ import {
   STATUS_SUCCESS,
 } from '../../dicom/dimse/status.js';
 import { DatasetDecodeError } from '../../dicom/errors.js';
-import { buildFileMeta } from '../../dicom/part10/file-meta.js';
+import { buildFileMeta, parseFileMeta } from '../../dicom/part10/file-meta.js';
 import { DatasetRewriter } from '../../dicom/part10/rewrite.js';
-import { TAGS } from '../../dicom/part10/tags.js';
+import { formatTag, TAGS } from '../../dicom/part10/tags.js';
 import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
+import { STUDY_FIELD_TAGS, studyFields } from '../study-fields.js';
 import type { StudyTracker } from '../study/tracker.js';
+import { cridRewrite } from '../zip/crid-rewrite.js';
 import type { DiskGuard } from './disk-guard.js';
 import type { TempFilePool } from './temp-files.js';
 
-/** Attributes captured while receiving: grouping and ZIP entry order. */
-const CAPTURED = [
+/**
+ * Attributes captured while receiving: grouping, ZIP entry order, and the naming fields that
+ * zipping captures too (the same tags under the same limits, so zipping meets no new error).
+ */
+const CAPTURED = [...new Set([
   TAGS.PatientID,
   TAGS.StudyInstanceUID,
   TAGS.SeriesInstanceUID,
@@ -39,7 +49,11 @@ const CAPTURED = [
   TAGS.InstanceNumber,
   TAGS.Modality,
   TAGS.SOPInstanceUID,
-] as const;
+  ...STUDY_FIELD_TAGS,
+])];
+
+/** Dataset bytes kept to read the staged file's head back as zipping will. */
+const HEAD_BYTES = 16;
 
 /** What every instance sink shares. */
 export interface InstanceSinkContext {
@@ -48,6 +62,13 @@ export interface InstanceSinkContext {
   log: Logger;
   /** Refuses storing while free disk space is below the threshold; absent = no guard. */
   diskGuard?: DiskGuard;
+  /** The CRYPE ID element now configured (null = off): its edit is checked while receiving. */
+  cridTag?: () => number | null;
+}
+
+/** A C000 refusal: the dataset cannot be understood well enough to be zipped. */
+function cannotUnderstand(reason: string): StoreOutcome {
+  return { status: STATUS_CANNOT_UNDERSTAND, errorComment: reason.slice(0, 64) };
 }
 
 /** A captured ASCII value, or undefined while it has not streamed past. */
@@ -88,6 +109,9 @@ class InstanceSink implements DatasetSink {
   private settled = false;
   /** The first error of the rewriter or the file: later writes are dropped, end() reports it. */
   private failure: Error | undefined;
+  /** The first dataset bytes, and how many came in all. */
+  private head = Buffer.alloc(0);
+  private datasetBytes = 0;
 
   constructor(
     private readonly rq: StoreRequest,
@@ -95,6 +119,7 @@ class InstanceSink implements DatasetSink {
     private readonly tempPath: string,
     private readonly file: WriteStream,
     private readonly rewriter: DatasetRewriter,
+    private readonly fileMeta: Buffer,
   ) {
     const record = (err: Error) => {
       this.failure ??= err;
@@ -110,6 +135,8 @@ class InstanceSink implements DatasetSink {
 
   async write(chunk: Buffer): Promise<void> {
     if (this.failure) return;
+    if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
+    this.datasetBytes += chunk.length;
     const more = this.rewriter.write(chunk);
     if (this.file.writableCorked) process.nextTick(() => this.file.uncork());
     if (!this.releaseStudy) this.noteStudy();
@@ -126,6 +153,13 @@ class InstanceSink implements DatasetSink {
       if (!studyInstanceUid) {
         await this.discard();
         return { status: STATUS_DATASET_MISMATCH, errorComment: 'Study Instance UID (0020,000D) missing' };
+      }
+      const refusal = this.unzippable();
+      if (refusal) {
+        this.ctx.log.warn({ assoc: this.rq.channel.id, sop: this.rq.AffectedSOPInstanceUID, reason: refusal.errorComment },
+          'instance refused: it could not be zipped');
+        await this.discard();
+        return refusal;
       }
       const datasetUid = text(this.rewriter, TAGS.SOPInstanceUID);
       if (datasetUid !== undefined && datasetUid !== this.rq.AffectedSOPInstanceUID) {
@@ -166,6 +200,31 @@ class InstanceSink implements DatasetSink {
     this.releaseStudy?.();
   }
 
+  /**
+   * The refusal for an instance zipping could not read, or null. The staged file's head is read
+   * back with the parser zipping uses: group 0002 elements at the start of the dataset would
+   * run on from our file meta and replace its transfer syntax (PS3.10 §7.1 keeps them out of
+   * the dataset). The naming values are decoded as zipping will decode them.
+   */
+  private unzippable(): StoreOutcome | null {
+    let meta;
+    try {
+      meta = parseFileMeta(Buffer.concat([this.fileMeta, this.head]), this.datasetBytes <= HEAD_BYTES);
+    } catch (err) {
+      return cannotUnderstand(`dataset start unreadable after file meta: ${(err as Error).message}`);
+    }
+    if (meta === null || meta.datasetOffset !== this.fileMeta.length || meta.transferSyntaxUid !== this.rq.transferSyntax) {
+      const tag = this.head.length >= 4 ? ((this.head.readUInt16LE(0) << 16) | this.head.readUInt16LE(2)) >>> 0 : 0x00020000;
+      return cannotUnderstand(`dataset holds file meta element ${formatTag(tag)} (PS3.10 7.1)`);
+    }
+    try {
+      studyFields(this.rewriter.captured);
+    } catch (err) {
+      return cannotUnderstand(`patient/study values undecodable: ${(err as Error).message}`);
+    }
+    return null;
+  }
+
   /** Once the grouping attributes have streamed past, hold the study open while we receive. */
   private noteStudy(): void {
     const studyInstanceUid = text(this.rewriter, TAGS.StudyInstanceUID);
@@ -194,26 +253,42 @@ export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContex
     ctx.log.debug({ assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance refused: free disk space below the threshold');
     return refusal;
   }
+  // Built before a temporary file is taken: a UID too long for the file meta or a transfer
+  // syntax we cannot read refuses the instance without leaving anything behind.
+  let fileMeta: Buffer;
+  let rewriter: DatasetRewriter;
+  try {
+    fileMeta = buildFileMeta({
+      mediaStorageSopClassUid: rq.AffectedSOPClassUID,
+      mediaStorageSopInstanceUid: rq.AffectedSOPInstanceUID,
+      transferSyntaxUid: rq.transferSyntax,
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      sourceApplicationEntityTitle: rq.channel.callingAeTitle,
+    });
+    const cridTag = ctx.cridTag?.() ?? null;
+    rewriter = new DatasetRewriter({
+      transferSyntaxUid: rq.transferSyntax,
+      capture: CAPTURED,
+      rewrite: cridTag === null ? undefined : cridRewrite(cridTag, { dryRun: true }),
+    });
+  } catch (err) {
+    ctx.log.warn({ err, assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance refused: no Part 10 file can be written for it');
+    return cannotUnderstand((err as Error).message);
+  }
   let taken;
   try {
     taken = await ctx.tempFiles.take();
   } catch (err) {
+    rewriter.destroy();
     ctx.log.error({ err, assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance not stored: no temporary file');
     return failureOutcome(err);
   }
   const { path, stream: file } = taken;
   // Corked until the first dataset bytes arrive: meta and dataset go out in one writev.
   file.cork();
-  file.write(buildFileMeta({
-    mediaStorageSopClassUid: rq.AffectedSOPClassUID,
-    mediaStorageSopInstanceUid: rq.AffectedSOPInstanceUID,
-    transferSyntaxUid: rq.transferSyntax,
-    implementationClassUid: IMPLEMENTATION_CLASS_UID,
-    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-    sourceApplicationEntityTitle: rq.channel.callingAeTitle,
-  }));
-  const rewriter = new DatasetRewriter({ transferSyntaxUid: rq.transferSyntax, capture: CAPTURED });
+  file.write(fileMeta);
   rewriter.pipe(file);
   rewriter.on('error', (err) => file.destroy(err));
-  return new InstanceSink(rq, ctx, path, file, rewriter);
+  return new InstanceSink(rq, ctx, path, file, rewriter, fileMeta);
 }

@@ -52,13 +52,15 @@ export interface ReceiverDeps {
   log: Logger;
   /** Refuses C-STOREs with A700 while free disk space is low (shared across re-binds). */
   diskGuard?: DiskGuard;
+  /** The CRYPE ID element now configured (null = off), checked on every received instance. */
+  cridTag?: () => number | null;
 }
 
 /** Starts listening; rejects if the port cannot be bound (e.g. EADDRINUSE, EACCES). */
 export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDeps): Promise<Receiver> {
   const log = deps.log.child({ component: 'receiver' });
   const tempFiles = new TempFilePool(deps.incomingDir, settings.fsync);
-  const sinkContext = { tempFiles, tracker: deps.tracker, log, diskGuard: deps.diskGuard };
+  const sinkContext = { tempFiles, tracker: deps.tracker, log, diskGuard: deps.diskGuard, cridTag: deps.cridTag };
   const acceptor: Acceptor = createAcceptor({
     aeTitle: settings.aeTitle || null,
     maxPduLength: settings.maxPduLength,

@@ -1,21 +1,24 @@
 /**
- * What happens to a study once it is complete (SPEC §1): zip it, name it, drop it atomically
- * into Inbox_Auto (valid CRYPE IDs) or Inbox_Manual (none), record it in the log book, then
- * delete its staging folder. If anything fails, the staging folder moves to Inbox_Failed and
- * the log book says why. Completions run one at a time, so two ZIPs never race for one name.
+ * What happens to a study once it is complete (SPEC §1): zip it, name it, publish it
+ * atomically into Inbox_Auto (valid CRYPE IDs) or Inbox_Manual (none) — the commit — then
+ * delete its staging folder and record it in the log book. If anything up to the commit fails,
+ * the staging folder moves to Inbox_Failed and the log book says why; nothing thrown while
+ * zipping, by any instance, goes further than that study (SPEC §5). What fails after the
+ * commit is logged as what it is: the ZIP stays where it is and the study is not "failed".
+ * Completions run one at a time, so two ZIPs never race for one name.
  */
-import { existsSync } from 'node:fs';
-import { readdir, rm, unlink } from 'node:fs/promises';
+import { readdir, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename, fsyncDir } from '../durable-fs.js';
 import { noteFailedMove } from '../housekeeping/failed-moves.js';
 import { SerialQueue } from '../serial-queue.js';
-import { buildZipName, uniqueZipPath } from '../naming/zip-name.js';
+import { buildZipName } from '../naming/zip-name.js';
 import type { StorageLayout } from '../storage-layout.js';
 import { isoDate, studyFields } from '../study-fields.js';
 import type { StagedStudy } from '../study/tracker.js';
+import { publishZip } from '../zip/publish.js';
 import { zipStagedStudy, type ZippedStudy } from '../zip/study-zipper.js';
 
 /** Reported to listeners (GUI, tests) after each study. */
@@ -75,9 +78,11 @@ export class StudyCompletion {
     const log = studyLog(this.deps.log, study);
     const tempZipPath = join(layout.zipTemp, `${basename(study.dir)}.zip.tmp`);
     let zipped: ZippedStudy | null = null;
+    let committed;
     try {
       await unlink(tempZipPath).catch(() => undefined);
-      zipped = await zipStagedStudy(study, tempZipPath, { zipTempDir: layout.zipTemp, ...this.deps.settings() });
+      const settings = this.deps.settings();
+      zipped = await zipStagedStudy(study, tempZipPath, { zipTempDir: layout.zipTemp, ...settings });
       if (!zipped) {
         await rm(study.dir, { recursive: true, force: true });
         return;
@@ -88,11 +93,36 @@ export class StudyCompletion {
       const inbox = crids.length > 0 ? 'Inbox_Auto' : 'Inbox_Manual';
       const folder = inbox === 'Inbox_Auto' ? layout.inboxAuto : layout.inboxManual;
       const name = buildZipName({ ...fields, modalities: zipped.modalities, crids }, { folderPath: folder });
-      const finalPath = join(folder, uniqueZipPath(folder, name, existsSync));
-      await durableRename(tempZipPath, finalPath);
+      const published = await publishZip(tempZipPath, folder, name, { fsync: settings.fsync });
+      committed = { zipped, fields, crids, inbox, finalPath: published.path } as const;
+      if (published.cleanupError) log.warn({ err: published.cleanupError, zip: published.path }, 'ZIP published; removing its temporary file or syncing the folder failed');
+    } catch (err) {
+      await unlink(tempZipPath).catch(() => undefined);
+      await this.fail(study, err as Error, zipped);
+      return;
+    }
+    await this.afterCommit(study, committed);
+  }
+
+  /**
+   * The ZIP is in its inbox: each remaining step is tried on its own, and a failure is logged
+   * as itself. A staging folder left behind is zipped again at the next start (a second ZIP,
+   * never a lost study).
+   */
+  private async afterCommit(
+    study: StagedStudy,
+    done: { zipped: ZippedStudy; fields: ReturnType<typeof describe>; crids: string[]; inbox: StudyOutcome['inbox']; finalPath: string },
+  ): Promise<void> {
+    const log = studyLog(this.deps.log, study);
+    const { zipped, fields, crids, inbox, finalPath } = done;
+    try {
       await rm(study.dir, { recursive: true, force: true });
-      await fsyncDir(layout.staging);
-      const reason = zipped.malformed.length > 0 ? `malformed CRYPE ID text: ${zipped.malformed[0]}` : null;
+      await fsyncDir(this.deps.layout.staging);
+    } catch (err) {
+      log.error({ err, zip: finalPath }, 'ZIP published, but its staging folder could not be removed');
+    }
+    const reason = zipped.malformed.length > 0 ? `malformed CRYPE ID text: ${zipped.malformed[0]}` : null;
+    try {
       this.deps.logBook.add({
         action: 'Receive',
         status: reason ? 'Warning' : 'Success',
@@ -107,52 +137,70 @@ export class StudyCompletion {
         studyInstanceUid: fields.studyInstanceUid,
         fileName: basename(finalPath),
       });
-      log.info({ zip: finalPath, instances: zipped.instanceCount, crids }, 'study zipped');
-      this.deps.onOutcome({ status: 'Success', path: finalPath, inbox, instances: zipped.instanceCount, crids });
     } catch (err) {
-      await unlink(tempZipPath).catch(() => undefined);
-      await this.fail(study, err as Error, zipped);
+      log.error({ err, zip: finalPath }, 'ZIP published, but the log book row could not be written');
+    }
+    log.info({ zip: finalPath, instances: zipped.instanceCount, crids }, 'study zipped');
+    this.report(log, { status: 'Success', path: finalPath, inbox, instances: zipped.instanceCount, crids });
+  }
+
+  /** Tells the listeners; a listener's throw is theirs, not the study's. */
+  private report(log: Logger, outcome: StudyOutcome): void {
+    try {
+      this.deps.onOutcome(outcome);
+    } catch (err) {
+      log.error({ err }, 'a study outcome listener failed');
     }
   }
 
   private async fail(study: StagedStudy, err: Error, zipped: ZippedStudy | null): Promise<void> {
     const { layout } = this.deps;
     const log = studyLog(this.deps.log, study);
-    const reason = `zipping failed: ${err.message}`;
+    const reason = `zipping failed: ${err instanceof Error ? err.message : String(err)}`;
     let path = study.dir;
     try {
-      path = uniqueFolderPath(layout.inboxFailed, basename(study.dir));
+      path = await uniqueFolderPath(layout.inboxFailed, basename(study.dir));
       await durableRename(study.dir, path);
       noteFailedMove(this.deps, 'Inbox_Failed', path);
     } catch (moveErr) {
       // Left in staging: the next start tries again. Nothing is deleted.
       log.error({ err: moveErr }, 'could not move the study to Inbox_Failed; it stays staged');
+      path = study.dir;
     }
     const count = zipped?.instanceCount ?? (await readdir(path).then((f) => f.length, () => 0));
-    const fields = zipped ? describe(zipped) : undefined;
-    this.deps.logBook.add({
-      action: 'Receive',
-      status: 'Failed',
-      patientName: fields?.patientName ?? '',
-      birthDate: isoDate(fields?.birthDate ?? ''),
-      studyDate: isoDate(fields?.studyDate ?? ''),
-      modality: zipped?.modalities.join('-') ?? '',
-      instances: count,
-      studyDescription: fields?.studyDescription ?? '',
-      crids: zipped?.crids ?? [],
-      reason,
-      studyInstanceUid: fields?.studyInstanceUid ?? '',
-      fileName: basename(path),
-    });
+    let fields: ReturnType<typeof describe> | undefined;
+    try {
+      fields = zipped ? describe(zipped) : undefined;
+    } catch {
+      fields = undefined; // the reason says what failed; the row keeps what is known
+    }
+    try {
+      this.deps.logBook.add({
+        action: 'Receive',
+        status: 'Failed',
+        patientName: fields?.patientName ?? '',
+        birthDate: isoDate(fields?.birthDate ?? ''),
+        studyDate: isoDate(fields?.studyDate ?? ''),
+        modality: zipped?.modalities.join('-') ?? '',
+        instances: count,
+        studyDescription: fields?.studyDescription ?? '',
+        crids: zipped?.crids ?? [],
+        reason,
+        studyInstanceUid: fields?.studyInstanceUid ?? '',
+        fileName: basename(path),
+      });
+    } catch (bookErr) {
+      log.error({ err: bookErr }, 'the log book row of a failed study could not be written');
+    }
     log.error({ err, movedTo: path }, 'study failed');
-    this.deps.onOutcome({ status: 'Failed', path, inbox: 'Inbox_Failed', instances: count, crids: [], reason });
+    this.report(log, { status: 'Failed', path, inbox: 'Inbox_Failed', instances: count, crids: [], reason });
   }
 }
 
 /** A folder name in `parent` that does not exist yet: `name`, `name (2)`, ... */
-function uniqueFolderPath(parent: string, name: string): string {
+async function uniqueFolderPath(parent: string, name: string): Promise<string> {
   for (let n = 1; ; n += 1) {
     const candidate = join(parent, n === 1 ? name : `${name} (${n})`);
-    if (!existsSync(candidate)) return candidate;
+    if (!(await stat(candidate).then(() => true, () => false))) return candidate;
   }
 }

@@ -1,26 +1,28 @@
 /**
  * Writes one staged study into a ZIP under a temporary name (SPEC §1). Each entry is the
  * staged Part 10 file with the CRYPE IDs cut out of the configured element on the way
- * (DatasetRewriter: every other byte is copied), so the IDs never reach the ZIP while the
- * staged files keep them until the ZIP is safely in place — a crash at any point loses
- * nothing and the study can be zipped again. yazl streams entries one at a time (ZIP64 when
- * needed), so memory stays bounded whatever the study size.
+ * (DatasetRewriter: every other byte is copied; an instance without IDs is copied whole), so
+ * the IDs never reach the ZIP while the staged files keep them until the ZIP is safely in
+ * place — a crash at any point loses nothing and the study can be zipped again. yazl streams
+ * entries one at a time (ZIP64 when needed), so memory stays bounded whatever the study size.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { Readable, Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import './fast-crc32.js';
-import { readFileMeta } from '../../dicom/part10/file-meta.js';
+import { readFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
 import { readPart10Attributes } from '../../dicom/part10/reader.js';
 import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
 import { TAGS } from '../../dicom/part10/tags.js';
+import { transferSyntaxInfo } from '../../dicom/part10/transfer-syntax.js';
 import { asciiValue } from '../../dicom/part10/values.js';
-import { extractCrids, mergeCrids } from '../crid/extract.js';
+import { mergeCrids, type CridExtraction } from '../crid/extract.js';
 import { STUDY_FIELD_TAGS } from '../study-fields.js';
 import type { InstanceInfo, StagedStudy } from '../study/tracker.js';
+import { cridRewrite } from './crid-rewrite.js';
 import { assignEntryNames } from './entry-names.js';
 
 /** Attributes needed to order instances whose infos were lost with a restart. */
@@ -44,6 +46,49 @@ export interface ZippedStudy {
   attributes: Map<number, CapturedElement>;
   /** Distinct modalities of the study, sorted. */
   modalities: string[];
+}
+
+/** What each entry reports back while it streams. */
+interface EntryEdits {
+  onValue(fileName: string, found: CridExtraction): void;
+  onCaptured(captured: Map<number, CapturedElement>): void;
+}
+
+/** True when the dataset's CRYPE ID element holds IDs to cut (a dry run over the file). */
+async function holdsCrids(path: string, meta: FileMeta, cridTag: number): Promise<boolean> {
+  const check = new DatasetRewriter({ transferSyntaxUid: meta.transferSyntaxUid, capture: [], rewrite: cridRewrite(cridTag, { dryRun: true }) });
+  const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  await pipeline(createReadStream(path, { start: meta.datasetOffset, highWaterMark: 256 * 1024 }), check, discard);
+  return check.rewritten;
+}
+
+/**
+ * One ZIP entry: the staged file's meta and dataset, the dataset through the CRYPE ID edit.
+ * Only an instance that holds IDs is rewritten; every other one goes in byte for byte, also
+ * when deflated (a rewrite would deflate it anew), so a deflated instance is checked first.
+ */
+async function openEntry(path: string, fileName: string, cridTag: number | null, edits: EntryEdits, fail: (err: Error) => void): Promise<Readable> {
+  const meta = await readFileMeta(path);
+  let strip = cridTag !== null;
+  if (cridTag !== null && transferSyntaxInfo(meta.transferSyntaxUid)?.deflated === true) strip = await holdsCrids(path, meta, cridTag);
+  const rewriter = new DatasetRewriter({
+    transferSyntaxUid: meta.transferSyntaxUid,
+    capture: STUDY_FIELD_TAGS,
+    rewrite: cridTag === null ? undefined : cridRewrite(cridTag, { dryRun: !strip, onValue: (found) => edits.onValue(fileName, found) }),
+  });
+  rewriter.on('finish', () => edits.onCaptured(rewriter.captured));
+  const dataset = createReadStream(path, { start: meta.datasetOffset, highWaterMark: 256 * 1024 });
+  dataset.on('error', (err) => rewriter.destroy(err));
+  // A rewriter destroyed before it was read (the ZIP output failed first, e.g. ENOSPC)
+  // must report to the zip, not as an uncaught error that ends the process.
+  rewriter.on('error', fail);
+  async function* bytes() {
+    yield* createReadStream(path, { start: 0, end: meta.datasetOffset - 1 });
+    yield* dataset.pipe(rewriter);
+  }
+  const entry = Readable.from(bytes(), { objectMode: false });
+  entry.on('error', fail);
+  return entry;
 }
 
 /** Options of {@link zipStagedStudy}. */
@@ -100,44 +145,27 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
   zip.outputStream.on("error", fail);
   zip.outputStream.pipe(output);
 
+  const edits: EntryEdits = {
+    onValue: (fileName: string, found: CridExtraction) => {
+      if (found.malformed) result.malformed.push(`${fileName}: ${found.malformed}`);
+      mergeCrids(result.crids, found.ids);
+    },
+    onCaptured: (captured: Map<number, CapturedElement>) => {
+      if (result.attributes.size === 0) for (const [tag, el] of captured) result.attributes.set(tag, el);
+      const modality = asciiValue(captured.get(TAGS.Modality));
+      if (modality) modalities.add(modality);
+    },
+  };
   for (const { source, name } of assignEntryNames(sources)) {
     const path = join(study.dir, source.fileName);
     zip.addReadStreamLazy(name, { compressionLevel: options.compressionLevel, forceDosTimestamp: true }, (callback) => {
-      readFileMeta(path).then((meta) => {
-        const rewriter = new DatasetRewriter({
-          transferSyntaxUid: meta.transferSyntaxUid,
-          capture: STUDY_FIELD_TAGS,
-          rewrite: options.cridTag === null ? undefined : {
-            tag: options.cridTag,
-            edit: (value) => {
-              const found = extractCrids(value);
-              if (found.malformed) result.malformed.push(`${source.fileName}: ${found.malformed}`);
-              mergeCrids(result.crids, found.ids);
-              return found.ids.length > 0 ? found.kept : undefined;
-            },
-          },
-        });
-        rewriter.on('finish', () => {
-          if (result.attributes.size === 0) for (const [tag, el] of rewriter.captured) result.attributes.set(tag, el);
-          const modality = asciiValue(rewriter.captured.get(TAGS.Modality));
-          if (modality) modalities.add(modality);
-        });
-        const dataset = createReadStream(path, { start: meta.datasetOffset, highWaterMark: 256 * 1024 });
-        dataset.on('error', (err) => rewriter.destroy(err));
-        // A rewriter destroyed before it was read (the ZIP output failed first, e.g. ENOSPC)
-        // must report to the zip, not as an uncaught error that ends the process.
-        rewriter.on('error', fail);
-        async function* bytes() {
-          yield* createReadStream(path, { start: 0, end: meta.datasetOffset - 1 });
-          yield* dataset.pipe(rewriter);
-        }
-        const entry = Readable.from(bytes(), { objectMode: false });
-        entry.on('error', fail);
-        callback(null, entry);
-      }, (err: Error) => {
-        fail(err);
-        callback(err, undefined as unknown as Readable);
-      });
+      // Whatever an instance throws, sync or async, fails this study only (SPEC §5).
+      openEntry(path, source.fileName, options.cridTag, edits, fail)
+        .then((entry) => callback(null, entry), (err: Error) => {
+          fail(err);
+          callback(err, undefined as unknown as Readable);
+        })
+        .catch(fail);
     });
   }
   zip.end();

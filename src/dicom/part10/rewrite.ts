@@ -11,7 +11,9 @@
  * Deflated Explicit VR Little Endian (PS3.5 §A.5): the input is inflated and scanned as
  * explicit VR little endian. Without a `rewrite`, the output is the original compressed bytes,
  * unchanged. With a `rewrite`, the output is the rewritten inflated dataset deflated anew (so
- * the compressed bytes differ from the input even where the dataset did not change).
+ * the compressed bytes differ from the input even where the dataset did not change): callers
+ * that must keep such bytes check first with a `dryRun` rewrite, which validates the edit
+ * exactly as a real one would but passes every input byte through.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
@@ -39,12 +41,24 @@ export interface DatasetRewriterOptions {
   transferSyntaxUid: string;
   /** Top-level tags whose raw values to keep in {@link DatasetRewriter.captured}. */
   capture: readonly number[];
-  /**
-   * Edit of one top-level element: `edit` receives the raw value (with its padding) and the VR,
-   * and returns the new raw value, or undefined to keep the element as it is.
-   */
-  rewrite?: { tag: number; edit(value: Buffer, vr: string): Buffer | undefined };
+  /** The optional edit of one top-level element. */
+  rewrite?: DatasetRewriteSpec;
   limits?: DatasetRewriterLimits;
+}
+
+/**
+ * Edit of one top-level element: `edit` receives the raw value (with its padding) and the VR,
+ * and returns the new raw value, or undefined to keep the element as it is.
+ */
+export interface DatasetRewriteSpec {
+  tag: number;
+  edit(value: Buffer, vr: string): Buffer | undefined;
+  /**
+   * Check only: every check of a real rewrite runs (and throws the same errors), and
+   * {@link DatasetRewriter.rewritten} tells whether the edit would change the element, but the
+   * output is the input unchanged (a deflated dataset is never deflated anew).
+   */
+  dryRun?: boolean;
 }
 
 /** A captured top-level element: its VR and raw value bytes as received. */
@@ -118,7 +132,7 @@ export class DatasetRewriter extends Transform {
       this.inflater.on('error', (err) =>
         this.destroy(new DatasetDecodeError(`deflated dataset cannot be inflated: ${err.message}`, { cause: err })),
       );
-      if (options.rewrite !== undefined) {
+      if (options.rewrite !== undefined && options.rewrite.dryRun !== true) {
         this.deflater = createDeflateRaw();
         this.deflater.on('data', (data: Buffer) => this.push(data));
         this.deflater.on('error', (err) => this.destroy(err));
@@ -135,7 +149,7 @@ export class DatasetRewriter extends Transform {
     );
   }
 
-  /** True when the edit changed the element. */
+  /** True when the edit changed the element (with `dryRun`: would have changed it). */
   get rewritten(): boolean {
     return this.changed;
   }
@@ -313,12 +327,14 @@ export class DatasetRewriter extends Transform {
       if (next < 0 || next > 0xffffffff) {
         throw new DatasetDecodeError(`group length of ${formatTag(h.tag)} cannot be corrected (${old} + ${delta})`);
       }
-      if (this.littleEndian) gl.writeUInt32LE(next, at);
-      else gl.writeUInt32BE(next, at);
+      if (spec.dryRun !== true) {
+        if (this.littleEndian) gl.writeUInt32LE(next, at);
+        else gl.writeUInt32BE(next, at);
+      }
     }
     this.release();
     this.changed = true;
-    return [newHeader, padded];
+    return spec.dryRun === true ? undefined : [newHeader, padded];
   }
 
   /** Encodes an element header with a new length (PS3.5 §7.1.2 Table 7.1-1/7.1-2, §7.1.3). */

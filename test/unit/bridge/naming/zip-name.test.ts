@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   buildZipName,
   COPY_SUFFIX_RESERVE,
   cridsFromZipName,
-  uniqueZipPath,
+  copyZipName,
+  MAX_COPIES,
   ZipNameError,
   type ZipNameFields,
 } from '../../../../src/bridge/naming/zip-name.js';
@@ -160,31 +160,19 @@ describe('buildZipName', () => {
   });
 });
 
-describe('uniqueZipPath', () => {
-  it('returns the name when free, then (2), (3) … before .zip, after the IDs', () => {
+describe('copyZipName', () => {
+  it('is the name itself first, then (2), (3) … before .zip, after the IDs', () => {
     const name = `X_1_M_2_CT_1.2_CRID#${A}.zip`;
-    const taken = new Set<string>();
-    const exists = (p: string) => taken.has(p);
-    assert.equal(uniqueZipPath('/in', name, exists), name);
-    taken.add(path.join('/in', name));
-    assert.equal(uniqueZipPath('/in', name, exists), `X_1_M_2_CT_1.2_CRID#${A} (2).zip`);
-    taken.add(path.join('/in', `X_1_M_2_CT_1.2_CRID#${A} (2).zip`));
-    const third = uniqueZipPath('/in', name, exists);
+    assert.equal(copyZipName(name, 1), name);
+    assert.equal(copyZipName(name, 2), `X_1_M_2_CT_1.2_CRID#${A} (2).zip`);
+    const third = copyZipName(name, 3);
     assert.equal(third, `X_1_M_2_CT_1.2_CRID#${A} (3).zip`);
     assert.deepEqual(cridsFromZipName(third), [A]);
   });
 
-  it('asks about paths inside the folder', () => {
-    const asked: string[] = [];
-    uniqueZipPath('/in/box', 'a.zip', (p) => {
-      asked.push(p);
-      return false;
-    });
-    assert.deepEqual(asked, [path.join('/in/box', 'a.zip')]);
-  });
-
-  it('gives up with ZipNameError when every number is taken', () => {
-    assert.throws(() => uniqueZipPath('/in', 'a.zip', () => true), ZipNameError);
+  it('gives up with ZipNameError past the last copy number', () => {
+    assert.equal(copyZipName('a.zip', MAX_COPIES), `a (${MAX_COPIES}).zip`);
+    assert.throws(() => copyZipName('a.zip', MAX_COPIES + 1), ZipNameError);
   });
 
   it('the reserve covers the longest copy suffix', () => {

@@ -308,3 +308,43 @@ describe('DatasetRewriter rewrite, real files checked with dcmdump', () => {
     });
   }
 });
+
+describe('DatasetRewriter dry run (a check of the edit that changes nothing)', () => {
+  for (const [label, ts, enc] of ENCODINGS) {
+    it(`${label}: the output is the input, rewritten says the edit would apply`, async () => {
+      const input = sample(enc, txt('Doe^John'), txt('1.2.840.1', 0), true);
+      const { out, rw } = await rewriteBytes({ transferSyntaxUid: ts, capture: [], rewrite: { ...setTo('X'), dryRun: true } }, input, [7]);
+      assert.ok(out.equals(input));
+      assert.equal(rw.rewritten, true);
+    });
+
+    it(`${label}: a group length that cannot be corrected fails the dry run as it fails the rewrite`, async () => {
+      // Group 0010's length says 2 bytes: shortening the name would take it below zero.
+      const broken = sample(enc, txt('Doe^John'), txt('1.2.840.1', 0), true);
+      const glAt = broken.indexOf(tagBytes(enc, 0x00100000));
+      assert.ok(glAt >= 0);
+      const valueAt = glAt + 8; // a UL header is 8 bytes in both VR forms
+      if (enc.littleEndian) broken.writeUInt32LE(2, valueAt);
+      else broken.writeUInt32BE(2, valueAt);
+      for (const dryRun of [false, true]) {
+        await assert.rejects(
+          rewriteBytes({ transferSyntaxUid: ts, capture: [], rewrite: { ...setTo(''), dryRun } }, broken),
+          /group length/,
+        );
+      }
+    });
+  }
+
+  it('deflated: a dry run passes the compressed bytes through, a rewrite deflates anew', async () => {
+    const raw = readFileSync(join(DATA, 'image_dfl.dcm'));
+    const meta = await readFileMeta(join(DATA, 'image_dfl.dcm'));
+    const dataset = raw.subarray(meta.datasetOffset);
+    const edit = { tag: TAGS.PatientName, edit: () => Buffer.from('X ') };
+    const dry = await rewriteBytes({ transferSyntaxUid: meta.transferSyntaxUid, capture: [], rewrite: { ...edit, dryRun: true } }, dataset, [1000]);
+    assert.ok(dry.out.equals(dataset));
+    assert.equal(dry.rw.rewritten, true);
+    const real = await rewriteBytes({ transferSyntaxUid: meta.transferSyntaxUid, capture: [], rewrite: edit }, dataset);
+    assert.equal(real.rw.rewritten, true);
+    assert.ok(!real.out.equals(dataset));
+  });
+});
