@@ -169,8 +169,12 @@ export class OutboxWatcher {
     }
     // Oldest first, and only as many as the sender has room for: the rest wait where people see them.
     ready.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    for (const { name, path } of ready) {
-      if (this.stopped || (this.options.claimBudget?.() ?? Infinity) <= 0) return;
+    for (const [i, { name, path }] of ready.entries()) {
+      if (this.stopped) return;
+      if ((this.options.claimBudget?.() ?? Infinity) <= 0) {
+        this.options.log.debug({ left: ready.length - i }, 'enough ZIPs are claimed ahead of the sender; the others stay in Outbox_Auto for now');
+        return;
+      }
       const claimed = await this.claim(name, path);
       if (claimed === null) continue;
       this.options.log.info({ zip: name }, 'ZIP taken from Outbox_Auto');
