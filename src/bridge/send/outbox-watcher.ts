@@ -149,7 +149,9 @@ export class OutboxWatcher {
         complete = await this.options.isComplete(path);
       } catch (err) {
         // Busy or unreachable for now (a virus scanner, a network drive): look again later.
-        this.options.log.debug({ err, zip: name }, 'cannot read the end of the ZIP for now; will look again');
+        const firstTime = !this.warned.has(name);
+        this.warned.add(name);
+        this.options.log[firstTime ? 'warn' : 'debug']({ err, zip: name }, 'cannot read the end of an Outbox_Auto file for now; will look again');
         continue;
       }
       last.unreadable = !complete;
