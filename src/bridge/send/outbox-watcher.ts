@@ -57,7 +57,7 @@ interface Ready {
 /** Watches one outbox folder until stopped. */
 export class OutboxWatcher {
   private readonly seen = new Map<string, Observation>();
-  /** Names already warned about as unreadable (one warning per file, not per scan). */
+  /** Names already warned about as unreadable, or `unreachable:` + name (one warning per file, not per scan). */
   private readonly warned = new Set<string>();
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -127,10 +127,7 @@ export class OutboxWatcher {
 
   private async scan(): Promise<void> {
     const names = (await readdir(this.options.outboxDir)).filter((name) => name.toLowerCase().endsWith('.zip'));
-    for (const gone of [...this.seen.keys()].filter((name) => !names.includes(name))) {
-      this.seen.delete(gone);
-      this.warned.delete(gone);
-    }
+    for (const gone of [...this.seen.keys()].filter((name) => !names.includes(name))) this.forget(gone);
     const ready: Ready[] = [];
     for (const name of names) {
       if (this.stopped) return;
@@ -149,8 +146,8 @@ export class OutboxWatcher {
         complete = await this.options.isComplete(path);
       } catch (err) {
         // Busy or unreachable for now (a virus scanner, a network drive): look again later.
-        const firstTime = !this.warned.has(name);
-        this.warned.add(name);
+        const firstTime = !this.warned.has(`unreachable:${name}`);
+        this.warned.add(`unreachable:${name}`);
         this.options.log[firstTime ? 'warn' : 'debug']({ err, zip: name }, 'cannot read the end of an Outbox_Auto file for now; will look again');
         continue;
       }
@@ -194,9 +191,14 @@ export class OutboxWatcher {
       this.options.log.warn({ err, zip: name }, 'could not take the file from Outbox_Auto; will retry');
       return null;
     }
+    this.forget(name);
+    return claimed;
+  }
+
+  private forget(name: string): void {
     this.seen.delete(name);
     this.warned.delete(name);
-    return claimed;
+    this.warned.delete(`unreachable:${name}`);
   }
 }
 
