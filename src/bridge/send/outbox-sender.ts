@@ -166,7 +166,6 @@ export class OutboxSender {
    * 'interrupted' when stopping.
    */
   private async openWithRetries(claimedPath: string, log: Logger): Promise<OutboxZip | string | 'interrupted'> {
-    const settings = this.deps.settings();
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await OutboxZip.open(claimedPath, {}, { open: this.deps.openFd });
@@ -175,6 +174,8 @@ export class OutboxSender {
         const fsError = transientFsError(err);
         const reason = `cannot read the ZIP: ${fsError?.code ?? (err as Error).message}`;
         if (fsError === undefined) return reason;
+        // Read only now, and afresh for each retry, like the target.
+        const settings = this.deps.settings();
         if (attempt >= settings.retries) return `${reason} (after ${attempt + 1} attempts)`;
         const waitMs = settings.retryDelayMs * 2 ** attempt;
         log.warn({ attempt: attempt + 1, waitMs, code: fsError.code }, 'cannot open the ZIP for now; retrying');
