@@ -134,12 +134,12 @@ export class OutboxSender {
     const zipName = originalZipName(claimedPath);
     const log = this.deps.log.child({ zip: zipName });
     const opened = await this.openWithRetries(claimedPath, log);
-    if (opened === 'interrupted') return;
-    if (typeof opened === 'string') {
-      await this.finish(claimedPath, zipName, emptyProgress(), 0, opened, log);
+    if (opened === null) return; // stopping: the ZIP stays claimed
+    if ('reason' in opened) {
+      await this.finish(claimedPath, zipName, emptyProgress(), 0, opened.reason, log);
       return;
     }
-    const zip = opened;
+    const { zip } = opened;
     let progress: Progress;
     try {
       for (const skipped of zip.skipped) log.info({ entry: skipped.entryName }, `entry not sent: ${skipped.reason}`);
@@ -162,25 +162,25 @@ export class OutboxSender {
 
   /**
    * Opens the ZIP; a transient file-system error (a network drive, a virus scanner holding the
-   * file) is retried like a refused connection. Gives the reason the ZIP failed, or
-   * 'interrupted' when stopping.
+   * file) is retried like a refused connection. Gives the ZIP, or the reason it failed, or
+   * null when stopping.
    */
-  private async openWithRetries(claimedPath: string, log: Logger): Promise<OutboxZip | string | 'interrupted'> {
+  private async openWithRetries(claimedPath: string, log: Logger): Promise<{ zip: OutboxZip } | { reason: string } | null> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await OutboxZip.open(claimedPath, {}, { open: this.deps.openFd });
+        return { zip: await OutboxZip.open(claimedPath, {}, { open: this.deps.openFd }) };
       } catch (err) {
-        if (err instanceof OutboxZipError) return err.reason;
+        if (err instanceof OutboxZipError) return { reason: err.reason };
         const fsError = transientFsError(err);
         const reason = `cannot read the ZIP: ${fsError?.code ?? (err as Error).message}`;
-        if (fsError === undefined) return reason;
+        if (fsError === undefined) return { reason };
         // Read only now, and afresh for each retry, like the target.
         const settings = this.deps.settings();
-        if (attempt >= settings.retries) return `${reason} (after ${attempt + 1} attempts)`;
+        if (attempt >= settings.retries) return { reason: `${reason} (after ${attempt + 1} attempts)` };
         const waitMs = settings.retryDelayMs * 2 ** attempt;
         log.warn({ attempt: attempt + 1, waitMs, code: fsError.code }, 'cannot open the ZIP for now; retrying');
         await delay(waitMs, this.stopping.signal);
-        if (this.stopping.signal.aborted) return 'interrupted';
+        if (this.stopping.signal.aborted) return null;
       }
     }
   }
