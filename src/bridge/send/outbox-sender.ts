@@ -2,8 +2,10 @@
  * Sends each claimed Outbox ZIP to the PACS (SPEC §2): every DICOM entry by C-STORE, read
  * straight from the ZIP. Transient faults (refused, timed out, aborted) are retried with
  * doubling delays, resending only what was not yet stored; after a full success the ZIP is
- * deleted, otherwise it moves to Outbox_Failed. Either way the log book says what happened and
- * why. ZIPs are handled one at a time; a ZIP claimed before a crash is sent again at start.
+ * deleted, otherwise it moves to Outbox_Failed (never over a file already there). Either way
+ * the log book says what happened and why; that after-work cannot undo or repeat the ZIP's
+ * fate. A ZIP that cannot be opened for now (busy, network drive) is retried like a refused
+ * connection. ZIPs are handled one at a time; a ZIP claimed before a crash is sent again at start.
  */
 import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
