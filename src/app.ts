@@ -6,7 +6,7 @@
  * A running bridge also applies saved settings without a restart (SPEC §7, `reconfigure`):
  * the receiver is re-bound (the new listener first, so a port that cannot be bound changes
  * nothing), associations on the old one may finish their transfer, sending is switched or
- * re-targeted, and every other setting is read afresh where it is used.
+ * re-targeted (bridge/send/sending.ts), and every other setting is read afresh where it is used.
  */
 import { EventEmitter } from 'node:events';
 import { readdir, rm } from 'node:fs/promises';
@@ -21,9 +21,9 @@ import { startReceiver, type Receiver, type ReceiverSettings } from './bridge/re
 import { StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
 import { ensureStorageLayout, storageLayout, type StorageLayout } from './bridge/storage-layout.js';
 import { StudyTracker } from './bridge/study/tracker.js';
-import { isZipComplete } from './bridge/send/outbox-zip.js';
-import { OutboxSender, type SendOutcome, type SendSettings } from './bridge/send/outbox-sender.js';
-import { OutboxWatcher } from './bridge/send/outbox-watcher.js';
+import type { SendOutcome } from './bridge/send/outbox-sender.js';
+import type { OpenFd } from './bridge/send/outbox-zip.js';
+import { Sending } from './bridge/send/sending.js';
 import { createLogger } from './log.js';
 import { BridgeCounters } from './bridge/metrics.js';
 import { startRetention, type RetentionService } from './bridge/housekeeping/retention.js';
@@ -49,6 +49,8 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   readonly activeAssociations: number;
   /** Outbox ZIPs seen but not yet complete, plus those being sent. */
   readonly outboxWaiting: number;
+  /** Files in Outbox_Auto that stay unchanged but do not read as a ZIP (counted apart). */
+  readonly outboxUnreadable: number;
   /** Cumulative counts for GET /metrics (received, sent, studies, associations). */
   readonly counters: BridgeCounters;
   /** Refuses C-STOREs (A700) while free space is below `minFreeDiskMegabytes` (read live). */
@@ -77,6 +79,8 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
 /** Optional collaborators, for tests. */
 export interface BridgeDeps {
   log?: Logger;
+  /** Opens Outbox ZIPs for sending (node:fs `open` by default): fault tests inject errors. */
+  openFd?: OpenFd;
 }
 
 /**
@@ -87,33 +91,6 @@ const RECEIVER_DRAIN_MS = 30_000;
 
 /** Receive settings that need a new listener when they change. */
 const LISTENER_KEYS = ['enabled', 'host', 'port', 'aeTitle', 'maxAssociations', 'maxPduLength', 'fsync'] as const;
-
-/** The sender's settings as live views of the current config: a retry reads the target anew. */
-function liveSendSettings(current: () => Config): SendSettings {
-  return {
-    get target() {
-      const send = current().send;
-      return { host: send.host, port: send.port, callingAeTitle: send.callingAeTitle, calledAeTitle: send.calledAeTitle };
-    },
-    get retries() {
-      return current().send.retries;
-    },
-    get retryDelayMs() {
-      return current().send.retryDelaySeconds * 1000;
-    },
-    get timeoutMs() {
-      return current().send.timeoutSeconds * 1000;
-    },
-    get maxPduLength() {
-      return current().receive.maxPduLength;
-    },
-  };
-}
-
-/** `PACS@10.0.0.1:104`: the send target as people write it. */
-function sendTarget(send: Config['send']): string {
-  return `${send.calledAeTitle}@${send.host}:${send.port}`;
-}
 
 /**
  * The ConfigError for a listener that could not be bound: the host key when the address is not
@@ -142,17 +119,14 @@ function setLogLevel(log: Logger, level: LogLevel): boolean {
 
 class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   receiver: Receiver | null = null;
-  watcher: OutboxWatcher | null = null;
   retention: RetentionService | null = null;
-  sender: OutboxSender;
+  readonly sending: Sending;
   readonly counters = new BridgeCounters();
   readonly tracker: StudyTracker;
   readonly completion: StudyCompletion;
   readonly diskGuard: DiskGuard;
   /** Receivers replaced or switched off, letting their associations finish: their close. */
   private readonly draining = new Map<Receiver, Promise<void>>();
-  /** Senders stopped by switching sending off: resolves once their current ZIP is done. */
-  private sendersStopped: Promise<void> = Promise.resolve();
   /** The last reconfiguration (settled, never rejects): the next one waits for it. */
   private reconfiguring: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -162,6 +136,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     readonly layout: StorageLayout,
     readonly logBook: LogBook,
     readonly log: Logger,
+    openFd?: OpenFd,
   ) {
     super();
     const current = (): Config => this.config;
@@ -180,7 +155,18 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
         this.emit('study', outcome);
       },
     });
-    this.sender = this.createSender();
+    this.sending = new Sending({
+      layout,
+      logBook,
+      log,
+      config: current,
+      onOutcome: (outcome) => {
+        this.counters.noteZipSent(outcome.status === 'Success');
+        this.emit('send', outcome);
+      },
+      onInstanceSent: (bytes) => this.counters.noteInstanceSent(bytes),
+      openFd,
+    });
     this.tracker = new StudyTracker({
       stagingDir: layout.staging,
       quietMs: config.receive.timeoutSeconds * 1000,
@@ -204,7 +190,11 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   }
 
   get outboxWaiting(): number {
-    return (this.watcher?.waiting ?? 0) + this.sender.backlog;
+    return this.sending.waiting;
+  }
+
+  get outboxUnreadable(): number {
+    return this.sending.unreadable;
   }
 
   get studiesInProgress(): number {
@@ -233,10 +223,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.reconfiguring;
-    await this.watcher?.stop();
-    this.watcher = null;
-    await this.sender.stop();
-    await this.sendersStopped;
+    await this.sending.stop();
     await this.receiver?.close();
     if (this.receiver) this.counters.receiverEnded(this.receiver);
     this.receiver = null;
@@ -254,59 +241,6 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       this.counters.receiverStarted(receiver);
       return receiver;
     });
-  }
-
-  /** Sends what an earlier run (or sending before it was switched off) had taken, then watches Outbox_Auto. */
-  async startSending(): Promise<void> {
-    // A stopped sender may still be finishing a ZIP that is also in the claim folder.
-    await this.sendersStopped;
-    // Claimed names start with the claim time: sorted is oldest first.
-    const claimed = (await readdir(this.layout.outboxClaimed)).filter((n) => n.toLowerCase().endsWith('.zip')).sort();
-    if (claimed.length > 0) this.log.info({ zips: claimed.length }, 'sending ZIPs taken before the last stop');
-    for (const name of claimed) void this.sender.enqueue(join(this.layout.outboxClaimed, name));
-    this.startWatcher();
-  }
-
-  private createSender(): OutboxSender {
-    const current = (): Config => this.config;
-    return new OutboxSender({
-      layout: this.layout,
-      logBook: this.logBook,
-      log: this.log,
-      settings: () => liveSendSettings(current),
-      onOutcome: (outcome) => {
-        this.counters.noteZipSent(outcome.status === 'Success');
-        this.emit('send', outcome);
-      },
-      onInstanceSent: (bytes) => this.counters.noteInstanceSent(bytes),
-    });
-  }
-
-  private startWatcher(): void {
-    const { send } = this.config;
-    this.watcher = new OutboxWatcher({
-      outboxDir: this.layout.outboxAuto,
-      claimDir: this.layout.outboxClaimed,
-      scanIntervalMs: send.scanIntervalSeconds * 1000,
-      stableMs: send.stableSeconds * 1000,
-      isComplete: isZipComplete,
-      onClaimed: (path) => void this.sender.enqueue(path),
-      log: this.log.child({ component: 'outbox' }),
-    });
-    this.watcher.start();
-  }
-
-  /**
-   * Stops watching and sending between ZIPs: the ZIP being sent finishes, queued ones stay
-   * claimed and are sent when sending is switched on again (or at the next start).
-   */
-  private async stopSending(): Promise<void> {
-    await this.watcher?.stop();
-    this.watcher = null;
-    const old = this.sender;
-    this.sender = this.createSender();
-    const stopping = old.stop().catch((err: unknown) => this.log.error({ err }, 'stopping the sender failed'));
-    this.sendersStopped = Promise.all([this.sendersStopped, stopping]).then(() => undefined);
   }
 
   /** Lets a replaced receiver's associations finish (bounded), then closes it. */
@@ -347,7 +281,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       changes.push(next.minFreeDiskMegabytes === 0 ? 'disk space guard now off' : `DICOM storing now refused below ${next.minFreeDiskMegabytes} MB free disk space`);
     }
 
-    await this.applySend(prev.send, next.send, changes);
+    await this.sending.apply(prev.send, next.send, changes);
 
     if (prev.log.level !== next.log.level) {
       changes.push(setLogLevel(this.log, next.log.level) ? `log level now ${next.log.level}` : `log level ${next.log.level} applies at the next start`);
@@ -401,28 +335,6 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     this.retire(old);
   }
 
-  /** Switches sending on or off, or restarts the watcher; the target is read per ZIP and retry. */
-  private async applySend(prev: Config['send'], next: Config['send'], changes: string[]): Promise<void> {
-    if (!prev.enabled && next.enabled) {
-      await this.startSending();
-      changes.push(`sending now on, to ${sendTarget(next)}`);
-    } else if (prev.enabled && !next.enabled) {
-      await this.stopSending();
-      changes.push('sending now off (a ZIP being sent finishes)');
-    } else if (next.enabled) {
-      if (prev.scanIntervalSeconds !== next.scanIntervalSeconds || prev.stableSeconds !== next.stableSeconds) {
-        await this.watcher?.stop();
-        this.startWatcher();
-      }
-      if (sendTarget(prev) !== sendTarget(next)) changes.push(`sending now to ${sendTarget(next)}`);
-    }
-    if (prev.callingAeTitle !== next.callingAeTitle) changes.push(`sending AE title now ${next.callingAeTitle}`);
-    if (prev.retries !== next.retries) changes.push(`send retries now ${next.retries}`);
-    if (prev.retryDelaySeconds !== next.retryDelaySeconds) changes.push(`first send retry now after ${next.retryDelaySeconds} s`);
-    if (prev.timeoutSeconds !== next.timeoutSeconds) changes.push(`send timeout now ${next.timeoutSeconds} s`);
-    if (prev.scanIntervalSeconds !== next.scanIntervalSeconds) changes.push(`Outbox_Auto rescan now every ${next.scanIntervalSeconds} s`);
-    if (prev.stableSeconds !== next.stableSeconds) changes.push(`Outbox ZIPs now taken after ${next.stableSeconds} s unchanged`);
-  }
 }
 
 /**
@@ -435,7 +347,7 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
   const log = deps.log ?? createLogger({ level: config.log.level, logsDir: layout.logs, maxFileBytes: config.log.maxFileMegabytes * 1024 * 1024, keepFiles: config.log.keepFiles });
   const logBook = openLogBook(join(layout.logs, 'logbook.sqlite'));
 
-  const bridge = new DicomBridge(config, layout, logBook, log);
+  const bridge = new DicomBridge(config, layout, logBook, log, deps.openFd);
   const { tracker } = bridge;
 
   // Recovery: a .part file is an instance that was never acknowledged; staged folders hold
@@ -457,7 +369,7 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
       throw new Error(`receive.host/receive.port: cannot listen on ${config.receive.host}:${config.receive.port} (${code})`, { cause: err });
     }
   }
-  if (config.send.enabled) await bridge.startSending();
+  if (config.send.enabled) await bridge.sending.start();
   // SPEC §3: failed items older than keepFailedDays go, at start and then hourly.
   bridge.retention = startRetention({ layout, logBook, log: log.child({ component: 'retention' }), keepFailedDays: () => bridge.config.keepFailedDays });
   return bridge;

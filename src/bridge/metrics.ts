@@ -286,6 +286,7 @@ export function bridgeMetricFamilies(input: MetricsInput): MetricFamily[] {
       { labels: { result: 'failed' }, value: counts.zipsSent.failed },
     ]),
     gauge('outbox_waiting', 'Outbox ZIPs seen or claimed and not yet sent.', [{ value: status.outboxWaiting }]),
+    gauge('outbox_unreadable', 'Files in Outbox_Auto that stay unchanged but do not read as a ZIP.', [{ value: status.outboxUnreadable }]),
     gauge('studies_in_progress', 'Studies being received, staged or zipped.', [{ value: status.studiesInProgress }]),
     gauge('failed_items', 'Items in the failed folders.', [
       { labels: { folder: 'Inbox_Failed' }, value: status.failed.inbox },

@@ -15,6 +15,8 @@ export interface BridgeStatus {
   activeAssociations: number;
   studiesInProgress: number;
   outboxWaiting: number;
+  /** Files in Outbox_Auto that stay unchanged but do not read as a ZIP (they go to Outbox_Failed in time). */
+  outboxUnreadable: number;
   failed: { inbox: number; outbox: number };
   disk: { path: string; freeBytes: number | null; totalBytes: number | null; low: boolean };
   storageFolder: string;
@@ -28,6 +30,8 @@ export interface StatusSource {
   readonly activeAssociations: number;
   readonly studiesInProgress: number;
   readonly outboxWaiting: number;
+  /** Unreadable files in Outbox_Auto; 0 when absent. */
+  readonly outboxUnreadable?: number;
   /** The receiver's disk space guard: while it refuses storing, the disk shows as low. */
   readonly diskGuard?: { check(): Promise<DiskCheck> };
 }
@@ -80,6 +84,7 @@ export async function readStatus(bridge: StatusSource, version: string, lowDiskB
     activeAssociations: bridge.activeAssociations,
     studiesInProgress: bridge.studiesInProgress,
     outboxWaiting: bridge.outboxWaiting,
+    outboxUnreadable: bridge.outboxUnreadable ?? 0,
     failed: { inbox, outbox },
     disk: { path: layout.root, ...disk, low: guard?.low === true || (disk.freeBytes !== null && disk.freeBytes < lowDiskBytes) },
     storageFolder: layout.root,

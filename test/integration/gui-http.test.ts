@@ -5,7 +5,7 @@
  * and never shown or logged, and the live event stream carries new log book rows.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -139,6 +139,26 @@ describe('admin GUI over HTTP', () => {
     assert.equal(body.parent, dir);
     assert.equal((await rawRequest(port, 'GET', '/api/folders?path=relative/x')).status, 400);
     assert.equal((await rawRequest(port, 'GET', `/api/folders?path=${encodeURIComponent(join(dir, 'missing'))}`)).status, 404);
+  });
+
+  it('Browse refuses system folders and lists only folders a storage folder can be in', async () => {
+    for (const system of ['/proc', '/etc', '/proc/self', '/usr/lib', '/sys']) {
+      const res = await rawRequest(port, 'GET', `/api/folders?path=${encodeURIComponent(system)}`);
+      assert.equal(res.status, 403, `${system}: ${res.body}`);
+    }
+    const top = await rawRequest(port, 'GET', '/api/folders?path=%2F');
+    assert.equal(top.status, 200, top.body);
+    const { folders } = top.json() as { folders: string[] };
+    for (const hidden of ['proc', 'etc', 'sys', 'dev', 'usr', 'boot', 'bin', 'sbin', 'run']) assert.ok(!folders.includes(hidden), `/${hidden} hidden: ${folders.join(',')}`);
+    assert.ok(folders.includes('tmp'), 'the way to the temp folder is shown');
+    await mkdir(join(dir, 'writable', 'inner'), { recursive: true });
+    const temp = await rawRequest(port, 'GET', `/api/folders?path=${encodeURIComponent(join(dir, 'writable'))}`);
+    assert.equal(temp.status, 200, temp.body);
+    assert.deepEqual((temp.json() as { folders: string[] }).folders, ['inner']);
+    // A link in a writable folder does not lead into a system area.
+    await symlink('/etc', join(dir, 'writable', 'etc-link'));
+    assert.equal((await rawRequest(port, 'GET', `/api/folders?path=${encodeURIComponent(join(dir, 'writable', 'etc-link'))}`)).status, 403);
+    assert.deepEqual((await rawRequest(port, 'GET', `/api/folders?path=${encodeURIComponent(join(dir, 'writable'))}`)).json(), temp.json());
   });
 
   it('streams new log book rows to open pages', async () => {

@@ -373,6 +373,7 @@ describe('reconfiguring a running bridge', () => {
     test('switched off then on again: a ZIP dropped meanwhile is sent once sending is on', async () => {
       const b = await start(await freePort(), { send: { enabled: true, host: '127.0.0.1', port: pacsA.port, calledAeTitle: 'PACS_A', scanIntervalSeconds: 1, stableSeconds: 1 } });
       try {
+        assert.deepEqual(await b.reconfigure(changed(b, (c) => (c.send.incompleteZipSeconds = 30))), ['unreadable Outbox files now go to Outbox_Failed after 30 s unchanged']);
         assert.deepEqual(await b.reconfigure(changed(b, (c) => (c.send.enabled = false))), ['sending now off (a ZIP being sent finishes)']);
         const study = await writeStudy(join(work, 'later'), { count: 2 });
         await dropZip(b, work, 'later.zip', study.files);

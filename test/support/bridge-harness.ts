@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import yauzl from 'yauzl';
-import { createBridge, type Bridge, type BridgeEvents } from '../../src/app.js';
+import { createBridge, type Bridge, type BridgeDeps, type BridgeEvents } from '../../src/app.js';
 import type { StudyOutcome } from '../../src/bridge/receive/study-completion.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Logger } from '../../src/dicom/ul/logger.js';
@@ -23,12 +23,12 @@ export async function tempDir(prefix = 'dicombridge-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-/** Starts a bridge on 127.0.0.1:0 with the given config overrides. */
-export async function startBridge(storageFolder: string, overrides: Record<string, unknown> = {}): Promise<Bridge> {
+/** Starts a bridge on 127.0.0.1:0 with the given config overrides (and collaborators, e.g. a logger). */
+export async function startBridge(storageFolder: string, overrides: Record<string, unknown> = {}, deps: BridgeDeps = {}): Promise<Bridge> {
   const receive = { host: '127.0.0.1', port: 1, timeoutSeconds: 1, ...(overrides.receive as object | undefined) };
   const config = parseConfig({ ...overrides, storageFolder, receive }, { baseDir: storageFolder });
   config.receive.port = 0; // port 0 is not a valid setting, but lets the OS pick a free port in tests
-  return createBridge(config, { log: testLogger() });
+  return createBridge(config, { log: testLogger(), ...deps });
 }
 
 /**

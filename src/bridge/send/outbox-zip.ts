@@ -10,12 +10,13 @@
  * the bytes sent. The DICOM side (is an entry Part 10, which SOP instance) reuses parseFileMeta
  * on the head of each entry only (PS3.10 §7.1), so memory stays bounded whatever the archive.
  */
-import { createReadStream } from 'node:fs';
+import { close as closeFdCallback, createReadStream, open as openFd } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { crc32, createInflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { DatasetDecodeError } from '../../dicom/errors.js';
+import { readDatasetIdentity, type DatasetIdentity } from '../../dicom/part10/dataset-identity.js';
 import { parseFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
 
 /** Caps applied to an Outbox ZIP before anything in it is sent (zip bomb and abuse guards). */
@@ -41,11 +42,35 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = Object.freeze({
 /** Entries up to this size are not ratio-checked: small files of zeros compress absurdly well. */
 export const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
 
-/** Most bytes of an entry's head read to find its file meta (PS3.10 §7.1). */
 /** Read size for entry data: few thread-pool round trips per instance. */
 const READ_CHUNK_BYTES = 256 * 1024;
 
+/** Most bytes of an entry's head read to find its file meta (PS3.10 §7.1). */
 export const MAX_FILE_META_BYTES = 64 * 1024;
+
+/** Most dataset bytes after the file meta read to find its SOP Class and Instance UIDs (group 0008). */
+export const MAX_IDENTITY_BYTES = 16 * 1024;
+
+/**
+ * Error codes of opening or reading a file that say nothing about the file itself: a network
+ * drive that hiccups, a virus scanner holding the file (Windows), too many open files. The same
+ * ZIP can be read a moment later.
+ */
+export const TRANSIENT_FS_CODES: ReadonlySet<string> = new Set(['EIO', 'EBUSY', 'EPERM', 'EACCES', 'EMFILE', 'ENFILE', 'EAGAIN', 'ETIMEDOUT']);
+
+/** The transient file-system error behind `err` (itself or a cause), or undefined. */
+export function transientFsError(err: unknown): NodeJS.ErrnoException | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth += 1) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && TRANSIENT_FS_CODES.has(code)) return e as NodeJS.ErrnoException;
+  }
+  return undefined;
+}
+
+/** Opens a file for reading and gives its descriptor (node:fs `open`); a seam for fault tests. */
+export type OpenFd = (path: string) => Promise<number>;
+
+const defaultOpenFd: OpenFd = (path) => new Promise((resolve, reject) => openFd(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
 
 /** Media Storage Directory Storage: a DICOMDIR, which is never sent (PS3.4 Annex B.5, PS3.10 §8.6). */
 export const DICOMDIR_SOP_CLASS_UID = '1.2.840.10008.1.3.10';
@@ -60,6 +85,11 @@ export interface ZipInstance {
   datasetOffset: number;
   /** Size of the whole entry (file meta and dataset), as checked by yauzl while streaming. */
   uncompressedSize: number;
+  /**
+   * Set when the file meta names another SOP class or instance than the dataset does: the
+   * dataset's UIDs above are the ones sent (PS3.4 B.2.3); this says what the meta claimed.
+   */
+  metaDisagrees?: string;
 }
 
 /** An entry that is not sent: a directory, a non-DICOM file or a DICOMDIR. */
@@ -111,14 +141,25 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function openZip(path: string): Promise<ZipFile> {
+/** yauzl on a descriptor from `open` (as yauzl.open does); the ZipFile closes it on close(). */
+async function openZip(path: string, open: OpenFd): Promise<ZipFile> {
+  const fd = await open(path);
   return new Promise((resolve, reject) => {
-    yauzl.open(
-      path,
+    yauzl.fromFd(
+      fd,
       { lazyEntries: true, strictFileNames: true, validateEntrySizes: true, autoClose: false, decodeStrings: true },
-      (err, zip) => (err || !zip ? reject(err ?? new Error('no zip file')) : resolve(zip)),
+      (err, zip) => {
+        if (err || !zip) {
+          closeFd(fd);
+          reject(err ?? new Error('no zip file'));
+        } else resolve(zip);
+      },
     );
   });
+}
+
+function closeFd(fd: number): void {
+  closeFdCallback(fd, () => undefined);
 }
 
 /** The next central directory entry, or null at the end (yauzl lazyEntries). */
@@ -174,33 +215,57 @@ function yauzlReason(err: unknown): string {
   return `corrupt or truncated ZIP (${text})`;
 }
 
-/** Reads the head of an entry until the file meta is complete, the entry ends or the cap is hit. */
-async function readHead(zip: ZipFile, entry: Entry): Promise<{ head: Buffer; meta: FileMeta | null; dicm: boolean }> {
+/** The head of an entry: its file meta and what its dataset says of itself. */
+interface EntryHead {
+  meta: FileMeta | null;
+  dicm: boolean;
+  /** null when the dataset's UIDs were not within {@link MAX_IDENTITY_BYTES}. */
+  identity: DatasetIdentity | null;
+}
+
+/**
+ * Reads the head of an entry until the file meta is complete and the dataset's SOP Class and
+ * Instance UIDs are found or passed, the entry ends or the cap is hit.
+ */
+async function readHead(zip: ZipFile, entry: Entry): Promise<EntryHead> {
   const size = entry.uncompressedSize;
-  const cap = Math.min(size, MAX_FILE_META_BYTES);
+  const cap = Math.min(size, MAX_FILE_META_BYTES + MAX_IDENTITY_BYTES);
   const stream = await openStream(zip, entry, entry.compressionMethod === METHOD_STORED ? { start: 0, end: cap } : undefined);
   const chunks: Buffer[] = [];
   let length = 0;
-  let head: Buffer = Buffer.alloc(0);
+  let meta: FileMeta | null = null;
+  const isDicm = (head: Buffer): boolean => head.length >= PREFIX_END && head.toString('latin1', 128, PREFIX_END) === 'DICM';
+  const identityIn = async (head: Buffer, m: FileMeta, atEnd: boolean): Promise<DatasetIdentity | null> => {
+    const end = Math.min(head.length, m.datasetOffset + MAX_IDENTITY_BYTES);
+    // A dataset that does not parse is still sent as it is, under the meta's UIDs (the PACS judges it).
+    return readDatasetIdentity(head.subarray(m.datasetOffset, end), m.transferSyntaxUid, atEnd || end < head.length)
+      .catch(() => ({ sopClassUid: undefined, sopInstanceUid: undefined }));
+  };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const take = Math.min(chunk.length, cap - length);
       chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
       length += take;
       if (length < PREFIX_END && length < cap) continue;
-      head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
       chunks.length = 0;
       chunks.push(head);
-      if (head.length < PREFIX_END || head.toString('latin1', 128, PREFIX_END) !== 'DICM') return { head, meta: null, dicm: false };
-      const meta = parseFileMeta(head, length === size);
-      if (meta !== null || length >= cap) return { head, meta, dicm: true };
+      if (!isDicm(head)) return { meta: null, dicm: false, identity: null };
+      meta ??= parseFileMeta(head, length === size);
+      if (meta === null) {
+        if (length >= Math.min(cap, MAX_FILE_META_BYTES)) return { meta: null, dicm: true, identity: null };
+        continue;
+      }
+      const identity = await identityIn(head, meta, length === size);
+      if (identity !== null || length >= cap) return { meta, dicm: true, identity };
     }
   } finally {
     if (!stream.destroyed) stream.destroy();
   }
-  head = Buffer.concat(chunks, length);
-  const dicm = head.length >= PREFIX_END && head.toString('latin1', 128, PREFIX_END) === 'DICM';
-  return { head, meta: dicm ? parseFileMeta(head, true) : null, dicm };
+  const head = Buffer.concat(chunks, length);
+  const dicm = isDicm(head);
+  meta ??= dicm ? parseFileMeta(head, true) : null;
+  return { meta, dicm, identity: meta === null ? null : await identityIn(head, meta, true) };
 }
 
 /**
@@ -286,14 +351,19 @@ export class OutboxZip {
   /**
    * Opens and validates the whole archive before anything is sent: every central directory
    * entry, its local header and the head of each file (up to {@link MAX_FILE_META_BYTES}).
-   * Rejects with an OutboxZipError naming the entry and the problem.
+   * Rejects with an OutboxZipError naming the entry and the problem, or with the file system's
+   * own error when it is transient ({@link TRANSIENT_FS_CODES}: try again later). `io.open`
+   * replaces node:fs `open` (fault tests).
    */
-  static async open(path: string, limits: Partial<ZipLimits> = {}): Promise<OutboxZip> {
+  static async open(path: string, limits: Partial<ZipLimits> = {}, io: { open?: OpenFd } = {}): Promise<OutboxZip> {
     const lim: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...limits };
     let zip: ZipFile;
     try {
-      zip = await openZip(path);
+      zip = await openZip(path, io.open ?? defaultOpenFd);
     } catch (err) {
+      // A busy or unreachable file says nothing of the ZIP: the caller retries it.
+      const transient = transientFsError(err);
+      if (transient !== undefined) throw transient;
       throw new OutboxZipError(`not a readable ZIP, truncated or still being written (${messageOf(err)})`, { cause: err });
     }
     // yauzl may report a late error (e.g. on closing the file); the scan below handles its own.
@@ -302,6 +372,8 @@ export class OutboxZip {
       return await OutboxZip.scan(path, zip, lim);
     } catch (err) {
       zip.close();
+      const transient = transientFsError(err);
+      if (transient !== undefined) throw transient;
       if (err instanceof OutboxZipError) throw err;
       throw new OutboxZipError(yauzlReason(err), { cause: err });
     }
@@ -367,7 +439,7 @@ export class OutboxZip {
       skipped.push({ entryName: name, reason: 'not DICOM (shorter than a Part 10 preamble)' });
       return;
     }
-    let found: Awaited<ReturnType<typeof readHead>>;
+    let found: EntryHead;
     try {
       found = await readHead(zip, entry);
     } catch (err) {
@@ -397,14 +469,24 @@ export class OutboxZip {
     if (meta.datasetOffset >= entry.uncompressedSize) {
       throw entryError(name, 'claims to be DICOM but is not (no dataset after the file meta)');
     }
-    instances.push({
+    // The dataset's own UIDs are what a C-STORE names (PS3.4 B.2.3); the meta's copies only
+    // stand in when the dataset's cannot be read from its head.
+    const valid = (v: string | undefined): v is string => v !== undefined && v.length <= 64 && UID_PATTERN.test(v);
+    const sopClassUid = valid(found.identity?.sopClassUid) ? found.identity.sopClassUid : meta.mediaStorageSopClassUid;
+    const sopInstanceUid = valid(found.identity?.sopInstanceUid) ? found.identity.sopInstanceUid : meta.mediaStorageSopInstanceUid;
+    const instance: ZipInstance = {
       entryName: name,
-      sopClassUid: meta.mediaStorageSopClassUid,
-      sopInstanceUid: meta.mediaStorageSopInstanceUid,
+      sopClassUid,
+      sopInstanceUid,
       transferSyntaxUid: meta.transferSyntaxUid,
       datasetOffset: meta.datasetOffset,
       uncompressedSize: entry.uncompressedSize,
-    });
+    };
+    const differs: string[] = [];
+    if (sopClassUid !== meta.mediaStorageSopClassUid) differs.push(`MediaStorageSOPClassUID ${meta.mediaStorageSopClassUid} but SOPClassUID ${sopClassUid}`);
+    if (sopInstanceUid !== meta.mediaStorageSopInstanceUid) differs.push(`MediaStorageSOPInstanceUID ${meta.mediaStorageSopInstanceUid} but SOPInstanceUID ${sopInstanceUid}`);
+    if (differs.length > 0) instance.metaDisagrees = `file meta disagrees with the dataset (${differs.join('; ')}); sent as the dataset says`;
+    instances.push(instance);
   }
 
   /**

@@ -32,6 +32,8 @@ export interface BridgeStatus {
   activeAssociations: number;
   studiesInProgress: number;
   outboxWaiting: number;
+  /** Files in Outbox_Auto that do not read as a ZIP (absent from an older bridge). */
+  outboxUnreadable?: number;
   failed: { inbox: number; outbox: number };
   disk: { path: string; freeBytes: number; totalBytes: number; low: boolean };
   storageFolder: string;

@@ -53,7 +53,13 @@ export function createStatusStrip(root: HTMLElement, versionEl: HTMLElement | nu
 
       show(associations, `Associations open: ${s.activeAssociations}`, 'neutral');
       show(studies, `Studies in progress: ${s.studiesInProgress}`, 'neutral');
-      show(outbox, `ZIPs waiting in Outbox_Auto: ${s.outboxWaiting}`, 'neutral');
+      const unreadable = s.outboxUnreadable ?? 0;
+      show(
+        outbox,
+        `ZIPs waiting in Outbox_Auto: ${s.outboxWaiting}` + (unreadable > 0 ? ` · unreadable in Outbox_Auto: ${unreadable}` : ''),
+        unreadable > 0 ? 'warn' : 'neutral',
+        unreadable > 0 ? 'files that stay unchanged but do not read as a ZIP; they go to Outbox_Failed after send.incompleteZipSeconds' : '',
+      );
       const failedTotal = s.failed.inbox + s.failed.outbox;
       show(
         failed,

@@ -26,6 +26,7 @@ function status(overrides: Partial<BridgeStatus> = {}): BridgeStatus {
     activeAssociations: 2,
     studiesInProgress: 3,
     outboxWaiting: 4,
+    outboxUnreadable: 0,
     failed: { inbox: 5, outbox: 6 },
     disk: { path: '/data', freeBytes: 7_000_000, totalBytes: 9_000_000, low: false },
     storageFolder: '/data',

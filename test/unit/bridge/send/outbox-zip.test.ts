@@ -193,6 +193,31 @@ describe('OutboxZip with real files', () => {
     }
   });
 
+  it("names each instance by its dataset's UIDs and says where the file meta disagrees (pydicom's rtplan.dcm)", async () => {
+    const rtplan = await readFile(join(SAMPLES, 'rtplan.dcm'));
+    const ct = await readFile(join(SAMPLES, 'CT_small.dcm'));
+    const path = await zipFile(await makeZip([{ name: 'rtplan.dcm', data: rtplan, compress: true }, { name: 'ct.dcm', data: ct }]));
+    const zip = await OutboxZip.open(path);
+    try {
+      const [plan, image] = zip.instances;
+      assert.equal(plan!.sopClassUid, '1.2.840.10008.5.1.4.1.1.481.5');
+      assert.equal(plan!.sopInstanceUid, '1.2.777.777.77.7.7777.7777.20030903150023');
+      assert.match(plan!.metaDisagrees ?? '', /MediaStorageSOPInstanceUID 1\.2\.999\.999\.99\.9\.9999\.9999\.20030903150023 but SOPInstanceUID 1\.2\.777/);
+      assert.equal(image!.metaDisagrees, undefined, 'a file whose meta agrees has no note');
+    } finally {
+      await zip.close();
+    }
+  });
+
+  it('lets a transient file-system error through unwrapped (retry later), and wraps a missing file', async () => {
+    const path = await zipFile(await makeZip([{ name: 'ct.dcm', data: await readFile(join(SAMPLES, 'CT_small.dcm')) }]));
+    for (const code of ['EBUSY', 'EIO', 'EPERM', 'EMFILE']) {
+      const busy = Object.assign(new Error(`${code}: open '${path}'`), { code, syscall: 'open' });
+      await assert.rejects(OutboxZip.open(path, {}, { open: () => Promise.reject(busy) }), (err: unknown) => err === busy);
+    }
+    await assert.rejects(OutboxZip.open(join(dir, 'missing.zip')), (err: unknown) => err instanceof OutboxZipError);
+  });
+
   it('skips a file shorter than a preamble and reads a dataset twice', async () => {
     const file = dicomFile('1.2.3.4.5');
     const path = await zipFile(await makeZip([{ name: 'a.dcm', data: file }, { name: 'tiny', data: Buffer.from('hi') }]));
