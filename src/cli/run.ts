@@ -88,11 +88,13 @@ export async function runBridge(options: RunOptions): Promise<number> {
     await closeAllLoggers();
     throw err;
   }
+  // Listen for stop signals before saying "running": whoever reads that line may stop us at once.
+  const stopped = firstStopSignal(() => supervisor.bridge.log);
   log.info({ version, node: process.version, storageFolder: config.storageFolder, receivePort: first.receivePort, gui: gui.url, configPath }, 'DicomBridge running');
   process.stdout.write(`DicomBridge ${version} on Node.js ${process.version}\nDicomBridge admin GUI: ${gui.url}\n`);
   if (options.openGui) openBrowser(gui.url, (err) => log.info({ err: err.message }, 'no browser opened; open the GUI address by hand'));
 
-  const signal = await firstStopSignal(() => supervisor.bridge.log);
+  const signal = await stopped;
   const current = (): Logger => supervisor.bridge.log;
   current().info({ signal, drainMs }, 'stopping: no new associations; open ones may finish within the drain time');
   const limit = setTimeout(() => {

@@ -24,7 +24,7 @@
  * not checked). Reads need no page token.
  */
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { posix, win32 } from 'node:path';
 import { METRICS_CONTENT_TYPE, processFigures, renderMetrics } from '../../bridge/metrics.js';
 import type { BridgeStatus } from '../../bridge/status.js';
 import { checkStorageFolder } from '../../config/load.js';
@@ -51,8 +51,8 @@ export function setRunMode(mode: RunMode): void {
  * case-insensitive: lower-cased there, so `C:\CrypeDcm` and `c:\crypedcm` are the same file.
  */
 export function configPathHash(configPath: string, platform: NodeJS.Platform = process.platform): string {
-  const absolute = resolve(configPath);
-  return createHash('sha256').update(platform === 'win32' ? absolute.toLowerCase() : absolute, 'utf8').digest('hex');
+  const absolute = platform === 'win32' ? win32.resolve(configPath).toLowerCase() : posix.resolve(configPath);
+  return createHash('sha256').update(absolute, 'utf8').digest('hex');
 }
 
 /** The storage folder is probed for writing at most this often; the answer is cached meanwhile. */
