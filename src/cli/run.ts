@@ -1,7 +1,11 @@
 /**
  * `dicombridge` and `dicombridge -s` (SPEC §6): the bridge, its supervisor and the admin GUI
- * in this process until SIGTERM/SIGINT (or the Windows service's stop, which arrives as
- * SIGTERM through src/service/windows-entry.ts).
+ * in this process until SIGTERM/SIGINT, or on Windows Ctrl+C/Ctrl+Break (SIGINT/SIGBREAK):
+ * the Windows service host (WinSW) stops the bridge by sending Ctrl+C to its console.
+ *
+ * Without `-s` (foreground, the double-click), a bridge already serving the GUI for the same
+ * configuration file (the service) is looked for first: if found, its GUI is opened and this
+ * process exits 0 (src/cli/already-running.ts).
  *
  * Graceful shutdown (SPEC §6 "finish or cleanly abort what is in flight, lose nothing"):
  *  1. at the first signal the DICOM listener stops accepting at once and the GUI closes;
@@ -22,7 +26,9 @@ import type { Logger } from '../dicom/ul/logger.js';
 import { closeAllLoggers } from '../log.js';
 import { Supervisor } from '../supervisor.js';
 import { openBrowser } from '../web/open-browser.js';
+import { setRunMode } from '../web/routes/health.js';
 import { startGuiServer } from '../web/server.js';
+import { alreadyRunningLine, CONSOLE_HOLD_MS, holdConsole, probeRunningBridge } from './already-running.js';
 
 /** Options of runBridge. */
 export interface RunOptions {
@@ -57,6 +63,20 @@ export function drainMsFromEnv(env: NodeJS.ProcessEnv): number {
 export async function runBridge(options: RunOptions): Promise<number> {
   const { config, configPath, version } = options;
   const drainMs = drainMsFromEnv(process.env);
+  setRunMode(options.openGui ? 'foreground' : 'service');
+  if (options.openGui) {
+    // Before binding anything: a double-click while the service runs opens the service's GUI.
+    const running = await probeRunningBridge({ gui: config.gui, configPath });
+    if (running) {
+      process.stdout.write(alreadyRunningLine(running));
+      openBrowser(running.url, (err) => process.stderr.write(`dicombridge: no browser opened (${err.message}); open ${running.url} by hand\n`));
+      if (process.platform === 'win32' && process.stdin.isTTY) {
+        process.stdout.write(`Press Enter to close this window (it closes by itself in ${CONSOLE_HOLD_MS / 1000} s).\n`);
+        await holdConsole(process.stdin);
+      }
+      return 0;
+    }
+  }
   const first = await createBridge(config);
   const log = first.log;
   const supervisor = new Supervisor(first, { configPath, start: (next) => createBridge(next), log });
@@ -68,11 +88,13 @@ export async function runBridge(options: RunOptions): Promise<number> {
     await closeAllLoggers();
     throw err;
   }
+  // Listen for stop signals before saying "running": whoever reads that line may stop us at once.
+  const stopped = firstStopSignal(() => supervisor.bridge.log);
   log.info({ version, node: process.version, storageFolder: config.storageFolder, receivePort: first.receivePort, gui: gui.url, configPath }, 'DicomBridge running');
   process.stdout.write(`DicomBridge ${version} on Node.js ${process.version}\nDicomBridge admin GUI: ${gui.url}\n`);
   if (options.openGui) openBrowser(gui.url, (err) => log.info({ err: err.message }, 'no browser opened; open the GUI address by hand'));
 
-  const signal = await firstStopSignal(() => supervisor.bridge.log);
+  const signal = await stopped;
   const current = (): Logger => supervisor.bridge.log;
   current().info({ signal, drainMs }, 'stopping: no new associations; open ones may finish within the drain time');
   const limit = setTimeout(() => {
@@ -95,9 +117,14 @@ export async function runBridge(options: RunOptions): Promise<number> {
   }
 }
 
+/** The signals that stop the bridge: SIGBREAK (Ctrl+Break) exists on Windows only. */
+export function stopSignals(platform: NodeJS.Platform = process.platform): NodeJS.Signals[] {
+  return platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGBREAK'] : ['SIGINT', 'SIGTERM'];
+}
+
 /**
- * Resolves with the first SIGINT/SIGTERM. The handlers stay: a second signal while shutting
- * down logs "forced" and exits at once with code 1.
+ * Resolves with the first stop signal ({@link stopSignals}). The handlers stay: a second
+ * signal while shutting down logs "forced" and exits at once with code 1.
  */
 function firstStopSignal(log: () => Logger): Promise<string> {
   return new Promise((resolve) => {
@@ -111,7 +138,6 @@ function firstStopSignal(log: () => Logger): Promise<string> {
       log().warn({ signal }, 'forced stop: exiting now (unacknowledged instances are sent again by the PACS; staged studies stay)');
       process.exit(1);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const signal of stopSignals()) process.on(signal, onSignal);
   });
 }

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
+import { isSingleExecutable } from '../runtime/embedded.js';
 import { executePlan, formatPlan, planInstall, planUninstall, type ServicePlan } from '../service/index.js';
 
 /** Options of runServiceCommand. */
@@ -23,20 +24,24 @@ export function binScriptPath(): string {
   return fileURLToPath(new URL('../../../bin/dicombridge.js', import.meta.url));
 }
 
+/**
+ * What the service runs: the single executable itself (`process.execPath`, no script), or in a
+ * development checkout node and the bin script.
+ */
+export function serviceProgram(single: boolean = isSingleExecutable()): { execPath: string; scriptPath?: string } {
+  return single ? { execPath: process.execPath } : { execPath: process.execPath, scriptPath: binScriptPath() };
+}
+
 /** Prints (dry run) or carries out the plan; resolves with the exit code. */
 export async function runServiceCommand(options: ServiceCommandOptions): Promise<number> {
-  const plan: ServicePlan =
-    options.action === 'install'
-      ? planInstall({
-          platform: process.platform,
-          execPath: process.execPath,
-          scriptPath: binScriptPath(),
-          configPath: options.configPath,
-          workingDirectory: options.config.storageFolder,
-          storageFolder: options.config.storageFolder,
-          user: options.user,
-        })
-      : planUninstall({ platform: process.platform });
+  const facts = {
+    platform: process.platform,
+    ...serviceProgram(),
+    configPath: options.configPath,
+    workingDirectory: options.config.storageFolder,
+    storageFolder: options.config.storageFolder,
+  };
+  const plan: ServicePlan = options.action === 'install' ? planInstall({ ...facts, user: options.user }) : planUninstall(facts);
   if (options.dryRun) {
     process.stdout.write(formatPlan(plan));
     return 0;

@@ -8,24 +8,30 @@ import { ServiceError } from './service-error.js';
 import {
   buildSystemdUnit,
   checkUnitPath,
+  SERVICE_DISPLAY_NAME,
   UNIT_DIRECTORY,
   UNIT_NAME,
 } from './systemd-unit.js';
 import {
-  buildWindowsService,
-  SERVICE_ARGV_ENV,
-  windowsServiceRef,
-  type WindowsServiceDefinition,
-  type WindowsServiceRef,
-} from './windows-service.js';
-
+  buildWinswXml,
+  serviceCommand,
+  serviceFiles,
+  WINDOWS_SERVICE_ID,
+  WINSW_ASSET,
+  WINSW_CONFIG_ASSET,
+  WRAPPER_BASE_NAME,
+  type WinswServiceOptions,
+} from './winsw.js';
 /** Input of {@link planInstall}. Paths absolute for the target platform. */
 export interface InstallOptions {
   readonly platform: NodeJS.Platform;
-  /** The node binary (`process.execPath`). */
+  /** The program: the single executable itself, or the node binary (`process.execPath`). */
   readonly execPath: string;
-  /** Absolute path of `bin/dicombridge.js` (Linux; Windows runs `windows-entry.js`). */
-  readonly scriptPath: string;
+  /**
+   * Absolute path of `bin/dicombridge.js` when `execPath` is node (a development checkout);
+   * undefined when `execPath` is the single executable, which runs as `<exe> -s --config ...`.
+   */
+  readonly scriptPath?: string;
   /** Absolute path of the configuration file; required, as the service has no other way to find it. */
   readonly configPath?: string;
   /** The service's working directory. */
@@ -36,15 +42,19 @@ export interface InstallOptions {
   readonly user?: string;
   /** Linux only, for tests: folder of the unit file instead of /etc/systemd/system. */
   readonly unitDirectory?: string;
-  /** Windows only, for tests: the entry script instead of the built `windows-entry.js`. */
-  readonly windowsEntryPath?: string;
 }
 
-/** Input of {@link planUninstall}. */
+/**
+ * Input of {@link planUninstall}. On Windows the wrapper is written again before it is asked to
+ * remove the service, so the same facts as for an install are needed.
+ */
 export interface UninstallOptions {
   readonly platform: NodeJS.Platform;
   readonly unitDirectory?: string;
-  readonly windowsEntryPath?: string;
+  readonly execPath?: string;
+  readonly scriptPath?: string;
+  readonly configPath?: string;
+  readonly workingDirectory?: string;
 }
 
 /** One step of a Linux plan, carried out in order. */
@@ -67,10 +77,42 @@ export interface LinuxServicePlan {
   readonly steps: readonly LinuxStep[];
 }
 
-/** The Windows side: the service registered through node-windows. */
-export type WindowsServicePlan =
-  | { readonly platform: 'win32'; readonly action: 'install'; readonly service: WindowsServiceDefinition }
-  | { readonly platform: 'win32'; readonly action: 'uninstall'; readonly service: WindowsServiceRef };
+/** What a Windows file step writes: an asset of the executable, or the plan's XML. */
+export type WindowsFileSource = typeof WINSW_ASSET | typeof WINSW_CONFIG_ASSET | 'xml';
+
+/** A command of the WinSW wrapper (WinSW 1.x names). */
+export type WinswCommand = 'status' | 'install' | 'start' | 'stop' | 'uninstall';
+
+/** One step of a Windows plan, carried out in order. */
+export type WindowsStep =
+  | { readonly kind: 'ensure-directory'; readonly path: string }
+  | { readonly kind: 'write-file'; readonly path: string; readonly source: WindowsFileSource }
+  /** `<wrapper> status`; install goes on only on `NonExistent`, uninstall only otherwise. */
+  | { readonly kind: 'check-status'; readonly expect: 'absent' | 'present' }
+  | { readonly kind: 'run'; readonly command: WinswCommand }
+  /** `<wrapper> stop` when `status` says Started, then `status` until Stopped (bounded). */
+  | { readonly kind: 'stop-and-wait' }
+  /** The wrapper's files and its logs (`dicombridge-service.*`), then the folder if empty. */
+  | { readonly kind: 'remove-files'; readonly folder: string };
+
+/** The Windows side: the WinSW wrapper's files beside the configuration, and its commands. */
+export interface WindowsServicePlan {
+  readonly platform: 'win32';
+  readonly action: 'install' | 'uninstall';
+  readonly serviceId: string;
+  readonly displayName: string;
+  /** The folder holding the wrapper, its XML and its logs. */
+  readonly folder: string;
+  /** The renamed WinSW executable every command runs. */
+  readonly wrapperPath: string;
+  /** The text of the wrapper's XML. */
+  readonly xmlText: string;
+  /** What the service runs. */
+  readonly command: { readonly executable: string; readonly args: readonly string[] };
+  /** The configuration file (install only): checked to exist before anything is written. */
+  readonly configPath?: string;
+  readonly steps: readonly WindowsStep[];
+}
 
 /** What an install or uninstall does on one platform. */
 export type ServicePlan = LinuxServicePlan | WindowsServicePlan;
@@ -89,28 +131,55 @@ function requireConfigPath(configPath: string | undefined): string {
   return configPath;
 }
 
+/** The Windows plan shared by install and uninstall: the same files, different commands. */
+function planWindows(action: 'install' | 'uninstall', options: UninstallOptions): WindowsServicePlan {
+  const configPath = requireConfigPath(options.configPath);
+  if (options.execPath === undefined || options.workingDirectory === undefined) {
+    throw new TypeError('a Windows plan needs execPath and workingDirectory');
+  }
+  const service: WinswServiceOptions = {
+    executable: options.execPath,
+    leadingArgs: options.scriptPath === undefined ? [] : [options.scriptPath],
+    configPath,
+    workingDirectory: options.workingDirectory,
+  };
+  const command = serviceCommand(service);
+  const files = serviceFiles(configPath);
+  const writes: WindowsStep[] = [
+    { kind: 'ensure-directory', path: files.folder },
+    { kind: 'write-file', path: files.wrapper, source: WINSW_ASSET },
+    { kind: 'write-file', path: files.wrapperConfig, source: WINSW_CONFIG_ASSET },
+    { kind: 'write-file', path: files.xml, source: 'xml' },
+  ];
+  const steps: WindowsStep[] =
+    action === 'install'
+      ? [...writes, { kind: 'check-status', expect: 'absent' }, { kind: 'run', command: 'install' }, { kind: 'run', command: 'start' }]
+      : [...writes, { kind: 'check-status', expect: 'present' }, { kind: 'stop-and-wait' }, { kind: 'run', command: 'uninstall' }, { kind: 'remove-files', folder: files.folder }];
+  return {
+    platform: 'win32',
+    action,
+    serviceId: WINDOWS_SERVICE_ID,
+    displayName: SERVICE_DISPLAY_NAME,
+    folder: files.folder,
+    wrapperPath: files.wrapper,
+    xmlText: buildWinswXml(service),
+    command,
+    configPath: action === 'install' ? command.args[command.args.length - 1] : undefined,
+    steps,
+  };
+}
+
 /**
  * Plans an install. Linux: create the storage and working folders if missing, write
  * `/etc/systemd/system/dicombridge.service`, `systemctl daemon-reload`, `systemctl enable
- * --now dicombridge.service`. Windows: register "CRYPE DicomBridge Service" (automatic start,
- * restart on failure) running `-s --config <path>`, then start it.
+ * --now dicombridge.service`. Windows: write the WinSW wrapper, its .config and its XML into
+ * `<config folder>\service\`, check that no such service exists, `install`, `start`.
  * @throws ServiceError `invalid-option` (relative or missing path, bad user name),
  *   `unsupported-platform`.
  */
 export function planInstall(options: InstallOptions): ServicePlan {
   const configPath = requireConfigPath(options.configPath);
-  if (options.platform === 'win32') {
-    return {
-      platform: 'win32',
-      action: 'install',
-      service: buildWindowsService({
-        execPath: options.execPath,
-        configPath,
-        workingDirectory: options.workingDirectory,
-        entryPath: options.windowsEntryPath,
-      }),
-    };
-  }
+  if (options.platform === 'win32') return planWindows('install', options);
   if (options.platform !== 'linux') throw unsupported(options.platform);
   const unitText = buildSystemdUnit({
     execPath: options.execPath,
@@ -140,13 +209,12 @@ export function planInstall(options: InstallOptions): ServicePlan {
 
 /**
  * Plans an uninstall, the reverse of {@link planInstall}: Linux `systemctl disable --now`,
- * remove the unit file, `systemctl daemon-reload`; Windows stop and remove the service.
- * The storage folder and the configuration are left alone.
+ * remove the unit file, `systemctl daemon-reload`; Windows write the wrapper again (so a
+ * moved or partial service folder does not matter), `stop` and wait, `uninstall`, remove the
+ * wrapper's files. The storage folder and the configuration are left alone.
  */
 export function planUninstall(options: UninstallOptions): ServicePlan {
-  if (options.platform === 'win32') {
-    return { platform: 'win32', action: 'uninstall', service: windowsServiceRef(options.windowsEntryPath) };
-  }
+  if (options.platform === 'win32') return planWindows('uninstall', options);
   if (options.platform !== 'linux') throw unsupported(options.platform);
   const unitPath = posix.join(checkUnitPath('unitDirectory', options.unitDirectory ?? UNIT_DIRECTORY), UNIT_NAME);
   return {
@@ -185,10 +253,32 @@ function describeStep(step: LinuxStep): string {
   }
 }
 
+function describeWindowsStep(step: WindowsStep, plan: WindowsServicePlan): string {
+  const wrapper = cmdWord(plan.wrapperPath);
+  switch (step.kind) {
+    case 'ensure-directory':
+      return `create the folder ${step.path} if missing`;
+    case 'write-file':
+      return step.source === 'xml'
+        ? `write ${step.path} with the text below`
+        : `write ${step.path} (WinSW ${step.source}, carried inside dicombridge.exe)`;
+    case 'check-status':
+      return step.expect === 'absent'
+        ? `run: ${wrapper} status   (stop unless it prints NonExistent: the service is already installed)`
+        : `run: ${wrapper} status   (stop if it prints NonExistent: nothing to remove)`;
+    case 'run':
+      return `run: ${wrapper} ${step.command}`;
+    case 'stop-and-wait':
+      return `run: ${wrapper} stop   (if Started), then ${wrapper} status until it prints Stopped`;
+    case 'remove-files':
+      return `remove ${step.folder}\\${WRAPPER_BASE_NAME}.* (wrapper, XML, logs), then the folder if empty`;
+  }
+}
+
 /**
  * The `--dry-run` text. Linux: the steps as `#` comment lines, then (install) the unit file,
  * so `dicombridge -i --dry-run > x.service` gives a file `systemd-analyze verify` accepts;
- * for uninstall only comment lines. Windows: the service definition in plain lines.
+ * for uninstall only comment lines. Windows: the steps as `rem` lines, then the XML.
  */
 export function formatPlan(plan: ServicePlan): string {
   const flag = plan.action === 'install' ? '-i' : '-u';
@@ -198,26 +288,10 @@ export function formatPlan(plan: ServicePlan): string {
     const head = `${lines.join('\n')}\n`;
     return plan.unitText === undefined ? head : `${head}\n${plan.unitText}`;
   }
-  if (plan.action === 'uninstall') {
-    return [
-      `dicombridge -u --dry-run: from an elevated prompt, it would stop and remove the Windows service`,
-      `  name:        ${plan.service.name} (key ${plan.service.id})`,
-      `  script:      ${plan.service.script}`,
-      '',
-    ].join('\n');
-  }
-  const s = plan.service;
-  return [
-    `dicombridge -i --dry-run: from an elevated prompt, it would register and start the Windows service`,
-    `  name:        ${s.name} (key ${s.id})`,
-    `  description: ${s.description}`,
-    `  program:     ${cmdWord(s.execPath)} ${cmdWord(s.script)}`,
-    `  arguments:   ${s.args.map(cmdWord).join(' ')} (handed over in ${SERVICE_ARGV_ENV})`,
-    `  folder:      ${s.workingDirectory}`,
-    `  start type:  ${s.startType}`,
-    `  on failure:  restart after ${s.restart.waitSeconds} s (growing by ${s.restart.grow * 100}%, at most ${s.restart.maxRestartsPerMinute} per minute)`,
-    `  on stop:     graceful, forced after ${s.stopTimeoutSeconds} s`,
-    '',
-  ].join('\n');
+  const lines = [
+    `rem dicombridge ${flag} --dry-run: from an elevated prompt, it would ${plan.action === 'install' ? 'register and start' : 'stop and remove'} the Windows service`,
+    `rem   "${plan.displayName}" (key ${plan.serviceId}), which runs: ${[plan.command.executable, ...plan.command.args].map(cmdWord).join(' ')}`,
+  ];
+  plan.steps.forEach((step, i) => lines.push(`rem   ${i + 1}. ${describeWindowsStep(step, plan)}`));
+  return `${lines.join('\r\n')}\r\n\r\n${plan.xmlText}`;
 }
-

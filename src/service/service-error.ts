@@ -13,7 +13,7 @@ export type ServiceErrorReason =
   | 'config-missing'
   | 'not-installed'
   | 'already-installed'
-  | 'library-missing'
+  | 'wrapper-missing'
   | 'command-failed';
 
 /**

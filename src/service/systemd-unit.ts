@@ -36,10 +36,10 @@ export const CONFIG_ERROR_EXIT_CODE = 78;
 
 /** What the unit needs to know; every path absolute (POSIX). */
 export interface SystemdUnitOptions {
-  /** The node binary (`process.execPath`). */
+  /** The program: the single executable `dicombridge`, or the node binary (`process.execPath`). */
   readonly execPath: string;
-  /** `bin/dicombridge.js` of the installed package. */
-  readonly scriptPath: string;
+  /** `bin/dicombridge.js` when `execPath` is node; undefined for the single executable. */
+  readonly scriptPath?: string;
   /** The JSON configuration file passed as `--config`. */
   readonly configPath: string;
   /** The service's working directory. */
@@ -134,7 +134,9 @@ export function writablePaths(storageFolder: string, configPath: string): string
 }
 
 /**
- * Builds the text of `dicombridge.service`. Type=simple: the bridge does not speak sd_notify.
+ * Builds the text of `dicombridge.service`. `ExecStart=` runs the single executable itself
+ * (`/opt/dicombridge/dicombridge -s --config ...`) or, in a development checkout, node and the
+ * bin script. Type=simple: the bridge does not speak sd_notify.
  * Hardening keeps the one privilege it needs, binding port 104 (< 1024): as root that needs
  * nothing; as a `User=` it gets `CAP_NET_BIND_SERVICE` as ambient capability. `DynamicUser=`
  * is not used: its ids change between boots and cannot own a fixed storage folder.
@@ -144,13 +146,14 @@ export function writablePaths(storageFolder: string, configPath: string): string
  */
 export function buildSystemdUnit(options: SystemdUnitOptions): string {
   const execPath = checkUnitPath('execPath', options.execPath);
-  const scriptPath = checkUnitPath('scriptPath', options.scriptPath);
+  const scriptPath = options.scriptPath === undefined ? undefined : checkUnitPath('scriptPath', options.scriptPath);
   const configPath = checkUnitPath('configPath', options.configPath);
   const workingDirectory = checkUnitPath('workingDirectory', options.workingDirectory);
   const storageFolder = checkUnitPath('storageFolder', options.storageFolder);
   const user = options.user === undefined ? undefined : checkUserName(options.user);
 
-  const execStart = [execPath, scriptPath, '-s', '--config', configPath].map(quoteExecWord).join(' ');
+  const program = scriptPath === undefined ? [execPath] : [execPath, scriptPath];
+  const execStart = [...program, '-s', '--config', configPath].map(quoteExecWord).join(' ');
   const readWrite = writablePaths(storageFolder, configPath)
     .map((p) => quotePathListEntry(`-${p}`))
     .join(' ');

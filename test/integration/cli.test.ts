@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -59,6 +59,22 @@ describe('dicombridge command line', () => {
     const uninstall = await dicombridge(['-u', '--dry-run']);
     assert.equal(uninstall.code, 0);
     assert.match(uninstall.stdout, /systemctl disable --now dicombridge\.service/);
+  });
+
+  it('-i --dry-run from a development checkout runs node and the bin script; a config path with spaces is quoted and verified', async () => {
+    const spaced = join(dir, 'Dicom Bridge & Co');
+    await mkdir(spaced);
+    const config = join(spaced, 'my config.json');
+    await writeFile(config, JSON.stringify({ storageFolder: 'store spaced' }));
+    const install = await dicombridge(['-i', '--dry-run', '--config', config]);
+    assert.equal(install.code, 0, install.stderr);
+    const execStart = install.stdout.split('\n').filter((l) => l.startsWith('ExecStart='));
+    assert.deepEqual(execStart, [`ExecStart=${process.execPath} ${BIN} -s --config "${config}"`]);
+    const unit = join(dir, 'spaced.service');
+    await writeFile(unit, install.stdout);
+    const verify = await runTool('systemd-analyze', ['verify', unit]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.equal(verify.stderr.split('\n').filter((l) => l.includes('spaced.service')).join('\n'), '');
   });
 
   it('inspect names the tag that holds the IDs when it is not the configured one', async () => {

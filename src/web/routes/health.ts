@@ -3,7 +3,12 @@
  * monitor and for Prometheus.
  *
  * `/health` answers 200 `{ "status": "ready", "checks": [...] }` or 503 `{ "status": "not
- * ready", "reasons": [...], "checks": [...] }`. Ready means: the DICOM receiver listens when
+ * ready", "reasons": [...], "checks": [...] }`, both with the instance's identity: `product`
+ * ("DicomBridge"), `version`, `mode` ("service", "foreground") and `configPathSha256`, the
+ * SHA-256 of the absolute configuration path. A second `dicombridge` started with the same
+ * configuration (a double-click while the service runs) compares that hash with its own to
+ * open the running GUI instead of failing on the taken ports; a hash, not the path, because
+ * /health is readable by anyone who reaches the GUI. Ready means: the DICOM receiver listens when
  * receiving is on (receiving switched off is a choice, not a fault), the log book answers a
  * query, the storage folder takes a file (probed at most every 30 s, the answer cached), and
  * free disk space is not below `minFreeDiskMegabytes`.
@@ -18,6 +23,8 @@
  * prometheus.yml, `basic_auth: { username: any, password: <gui.password> }` (the user name is
  * not checked). Reads need no page token.
  */
+import { createHash } from 'node:crypto';
+import { posix, win32 } from 'node:path';
 import { METRICS_CONTENT_TYPE, processFigures, renderMetrics } from '../../bridge/metrics.js';
 import type { BridgeStatus } from '../../bridge/status.js';
 import { checkStorageFolder } from '../../config/load.js';
@@ -25,6 +32,28 @@ import type { Supervisor } from '../../supervisor.js';
 import { sendJson } from '../http.js';
 import type { Route } from './context.js';
 import { currentStatus } from './status.js';
+
+/** The product name /health reports, so a probe can tell a DicomBridge from another server. */
+export const PRODUCT_NAME = 'DicomBridge';
+
+/** How this process runs: `-s` (service), without it (foreground), or not set (tests of the web layer). */
+export type RunMode = 'service' | 'foreground' | 'unknown';
+
+let runMode: RunMode = 'unknown';
+
+/** Set once by the CLI at start, before the GUI serves (one process, one mode). */
+export function setRunMode(mode: RunMode): void {
+  runMode = mode;
+}
+
+/**
+ * SHA-256 (hex) of the absolute configuration path, as /health reports it. Windows paths are
+ * case-insensitive: lower-cased there, so `C:\CrypeDcm` and `c:\crypedcm` are the same file.
+ */
+export function configPathHash(configPath: string, platform: NodeJS.Platform = process.platform): string {
+  const absolute = platform === 'win32' ? win32.resolve(configPath).toLowerCase() : posix.resolve(configPath);
+  return createHash('sha256').update(absolute, 'utf8').digest('hex');
+}
 
 /** The storage folder is probed for writing at most this often; the answer is cached meanwhile. */
 export const STORAGE_PROBE_INTERVAL_MS = 30_000;
@@ -105,8 +134,9 @@ export class HealthService {
   /** GET /health */
   readonly health: Route = async ({ res }) => {
     const report = await this.report();
-    if (report.ready) sendJson(res, 200, { status: 'ready', checks: report.checks });
-    else sendJson(res, 503, { status: 'not ready', reasons: report.reasons, checks: report.checks });
+    const identity = { product: PRODUCT_NAME, version: this.version, mode: runMode, configPathSha256: configPathHash(this.supervisor.configPath) };
+    if (report.ready) sendJson(res, 200, { status: 'ready', ...identity, checks: report.checks });
+    else sendJson(res, 503, { status: 'not ready', ...identity, reasons: report.reasons, checks: report.checks });
   };
 
   /** GET /metrics */

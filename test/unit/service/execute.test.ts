@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { executePlan, runCommand, type CommandResult } from '../../../src/service/execute.js';
+import { executePlan, runCommand, type CommandResult, type WindowsFiles } from '../../../src/service/execute.js';
 import { planInstall, planUninstall, type InstallOptions } from '../../../src/service/plan.js';
 import { ServiceError } from '../../../src/service/service-error.js';
-import type { NodeWindowsModule, NodeWindowsServiceConfig } from '../../../src/service/windows-service.js';
 
 /** A fake command runner: records calls, answers from a table (default exit 0). */
 function fakeRun(answers: Record<string, Partial<CommandResult>> = {}) {
@@ -105,113 +103,158 @@ describe('executePlan on Linux', () => {
   });
 });
 
-/** A fake node-windows: records constructor options and answers install/start/uninstall with events. */
-function fakeNodeWindows(behaviour: { install?: string; start?: string; uninstall?: string } = {}) {
-  const created: { config: NodeWindowsServiceConfig; service: FakeService }[] = [];
-  const calls: string[] = [];
-  class FakeService extends EventEmitter {
-    workingdirectory = '';
-    constructor(readonly config: NodeWindowsServiceConfig) {
-      super();
-      created.push({ config, service: this });
-    }
-    install(): void {
-      calls.push('install');
-      setImmediate(() => this.emit(behaviour.install ?? 'install'));
-    }
-    start(): void {
-      calls.push('start');
-      setImmediate(() => (behaviour.start === 'error' ? this.emit('error', new Error('NET START failed')) : this.emit('start')));
-    }
-    uninstall(): void {
-      calls.push('uninstall');
-      setImmediate(() => this.emit(behaviour.uninstall ?? 'uninstall'));
-    }
-  }
-  const lib: NodeWindowsModule = { Service: FakeService };
-  return { lib, created, calls };
+/** Files in memory, keyed by Windows path: the Windows plan's file steps without Windows. */
+function fakeFiles(existing: Record<string, string> = {}) {
+  const files = new Map<string, Buffer>(Object.entries(existing).map(([k, v]) => [k, Buffer.from(v)]));
+  const dirs = new Set<string>();
+  const busy = new Map<string, number>();
+  const api: WindowsFiles = {
+    canRead: async (path) => {
+      if (!files.has(path)) throw Object.assign(new Error(`ENOENT ${path}`), { code: 'ENOENT' });
+    },
+    exists: async (path) => dirs.has(path) || files.has(path),
+    mkdir: async (path) => void dirs.add(path),
+    write: async (path, bytes) => void files.set(path, Buffer.from(bytes)),
+    list: async (folder) => [...files.keys()].filter((p) => p.startsWith(`${folder}\\`)).map((p) => p.slice(folder.length + 1)),
+    remove: async (path) => {
+      const left = busy.get(path) ?? 0;
+      if (left > 0) {
+        busy.set(path, left - 1);
+        throw Object.assign(new Error(`EBUSY ${path}`), { code: 'EBUSY' });
+      }
+      files.delete(path);
+    },
+    removeDirIfEmpty: async (folder) => {
+      if (![...files.keys()].some((p) => p.startsWith(`${folder}\\`))) dirs.delete(folder);
+    },
+  };
+  return { api, files, dirs, busy };
 }
 
-describe('executePlan on Windows (injected node-windows)', () => {
+/** The WinSW wrapper as a scripted command: `status` answers from a list, other commands succeed unless told. */
+function fakeWrapper(statuses: string[], answers: Record<string, Partial<CommandResult>> = {}) {
+  const calls: string[] = [];
+  const run = async (command: string, args: readonly string[]): Promise<CommandResult> => {
+    const line = [command.split('\\').pop(), ...args].join(' ');
+    calls.push(line);
+    if (line === 'dicombridge-service.exe status') return { exitCode: 0, stdout: `${statuses.length > 1 ? statuses.shift() : statuses[0]}\r\n`, stderr: '' };
+    return { exitCode: 0, stdout: '', stderr: '', ...answers[line] };
+  };
+  return { calls, run };
+}
+
+const ASSETS: Record<string, Buffer> = { 'winsw.exe': Buffer.from('MZ winsw'), 'winsw.exe.config': Buffer.from('<configuration/>') };
+
+describe('executePlan on Windows (WinSW wrapper, scripted)', () => {
   const options: InstallOptions = {
     platform: 'win32',
-    execPath: 'C:\\Program Files\\nodejs\\node.exe',
-    scriptPath: 'C:\\Program Files\\DicomBridge\\bin\\dicombridge.js',
+    execPath: 'C:\\Program Files\\DicomBridge\\dicombridge.exe',
     configPath: 'C:\\CrypeDcm\\dicombridge.json',
     workingDirectory: 'C:\\CrypeDcm',
     storageFolder: 'C:\\CrypeDcm',
-    windowsEntryPath: 'C:\\Program Files\\DicomBridge\\dist\\src\\service\\windows-entry.js',
   };
+  const folder = 'C:\\CrypeDcm\\service';
+  const config = { 'C:\\CrypeDcm\\dicombridge.json': '{}' };
+  const deps = (run: (c: string, a: readonly string[]) => Promise<CommandResult>, files: WindowsFiles) => ({ run, windowsFiles: files, asset: (name: string) => ASSETS[name], pauseMs: 0 });
 
-  it('refuses without an elevated prompt (net session fails) and never loads the library', async () => {
+  it('refuses without an elevated prompt (net session fails) and writes nothing', async () => {
     const { calls, run } = fakeRun({ 'net session': { exitCode: 2, stderr: 'System error 5 has occurred. Access is denied.' } });
-    let loaded = false;
+    const files = fakeFiles(config);
     await assert.rejects(
-      executePlan(planInstall(options), { run, loadNodeWindows: async () => ((loaded = true), fakeNodeWindows().lib) }),
+      executePlan(planInstall(options), deps(run, files.api)),
       (err: unknown) => err instanceof ServiceError && err.reason === 'needs-elevation' && /Run as administrator/.test(err.message),
     );
     assert.deepEqual(calls, ['net session']);
-    assert.equal(loaded, false);
+    assert.equal(files.files.size, 1);
   });
 
-  it('passes name, description, node, entry script, argv, folder, restart and stop settings; then starts', async () => {
+  it('refuses a config file that does not exist, before writing anything', async () => {
     const { run } = fakeRun();
-    const fake = fakeNodeWindows();
-    await executePlan(planInstall(options), { run, loadNodeWindows: async () => fake.lib });
-    assert.deepEqual(fake.calls, ['install', 'start']);
-    assert.equal(fake.created.length, 1);
-    const { config, service } = fake.created[0];
-    assert.deepEqual(config, {
-      name: 'CRYPE DicomBridge Service',
-      description: 'Receives DICOM studies from the PACS into the CRYPE inbox folders and sends CRYPE outbox ZIP files to the PACS.',
-      script: 'C:\\Program Files\\DicomBridge\\dist\\src\\service\\windows-entry.js',
-      execPath: 'C:\\Program Files\\nodejs\\node.exe',
-      nodeOptions: '--enable-source-maps',
-      env: [{ name: 'DICOMBRIDGE_SERVICE_ARGV', value: '["-s","--config","C:\\\\CrypeDcm\\\\dicombridge.json"]' }],
-      wait: 2,
-      grow: 0.5,
-      maxRestarts: 5,
-      stopparentfirst: true,
-      stoptimeout: 60,
-    });
-    assert.equal(service.workingdirectory, 'C:\\CrypeDcm');
-    assert.equal(service.listenerCount('error'), 0, 'listeners removed after each step');
+    const files = fakeFiles();
+    await assert.rejects(executePlan(planInstall(options), deps(run, files.api)), (err: unknown) => err instanceof ServiceError && err.reason === 'config-missing');
+    assert.equal(files.files.size, 0);
   });
 
-  it('refuses to install over an existing service', async () => {
+  it('outside the single executable (no WinSW asset) says to use dicombridge.exe, and writes nothing', async () => {
     const { run } = fakeRun();
-    const fake = fakeNodeWindows({ install: 'alreadyinstalled' });
-    await assert.rejects(executePlan(planInstall(options), { run, loadNodeWindows: async () => fake.lib }), (err: unknown) => err instanceof ServiceError && err.reason === 'already-installed');
-    assert.deepEqual(fake.calls, ['install']);
+    const files = fakeFiles(config);
+    await assert.rejects(
+      executePlan(planInstall(options), { ...deps(run, files.api), asset: () => undefined }),
+      (err: unknown) => err instanceof ServiceError && err.reason === 'wrapper-missing' && /dicombridge\.exe -i/.test(err.message),
+    );
+    assert.equal(files.files.size, 1);
   });
 
-  it('reports a start failure', async () => {
-    const { run } = fakeRun();
-    const fake = fakeNodeWindows({ start: 'error' });
-    await assert.rejects(executePlan(planInstall(options), { run, loadNodeWindows: async () => fake.lib }), /starting the service "CRYPE DicomBridge Service" failed: Error: NET START failed/);
+  it('installs: wrapper, .config and XML written, then status, install, start', async () => {
+    const wrapper = fakeWrapper(['NonExistent']);
+    const files = fakeFiles(config);
+    const plan = planInstall(options);
+    const logged: string[] = [];
+    await executePlan(plan, { ...deps(async (c, a) => (c === 'net' ? { exitCode: 0, stdout: '', stderr: '' } : wrapper.run(c, a)), files.api), log: (l) => logged.push(l) });
+    assert.deepEqual(wrapper.calls, ['dicombridge-service.exe status', 'dicombridge-service.exe install', 'dicombridge-service.exe start']);
+    assert.deepEqual(files.files.get(`${folder}\\dicombridge-service.exe`), ASSETS['winsw.exe']);
+    assert.deepEqual(files.files.get(`${folder}\\dicombridge-service.exe.config`), ASSETS['winsw.exe.config']);
+    assert.ok(plan.platform === 'win32');
+    assert.equal(files.files.get(`${folder}\\dicombridge-service.xml`)?.toString('utf8'), plan.xmlText);
+    assert.ok(logged.some((l) => l.endsWith('dicombridge-service.exe" start')), logged.join('\n'));
   });
 
-  it('gives up on a step that never reports, within the bound', async () => {
-    const { run } = fakeRun();
-    const fake = fakeNodeWindows({ install: 'nothing-known' });
-    await assert.rejects(executePlan(planInstall(options), { run, loadNodeWindows: async () => fake.lib, windowsTimeoutMs: 1 }), /did not finish within/);
+  it('refuses to install over an existing service and removes what it wrote', async () => {
+    const wrapper = fakeWrapper(['Started']);
+    const files = fakeFiles(config);
+    await assert.rejects(
+      executePlan(planInstall(options), deps(wrapper.run, files.api)),
+      (err: unknown) => err instanceof ServiceError && err.reason === 'already-installed' && /dicombridge -u/.test(err.message),
+    );
+    assert.deepEqual(wrapper.calls, ['net session', 'dicombridge-service.exe status']);
+    assert.deepEqual([...files.files.keys()], Object.keys(config));
+    assert.equal(files.dirs.has(folder), false);
   });
 
-  it('uninstalls by name and script; reports a service that is not installed', async () => {
-    const { run } = fakeRun();
-    const plan = planUninstall({ platform: 'win32', windowsEntryPath: options.windowsEntryPath });
-    const fake = fakeNodeWindows();
-    await executePlan(plan, { run, loadNodeWindows: async () => fake.lib });
-    assert.deepEqual(fake.created[0].config, { name: 'CRYPE DicomBridge Service', script: options.windowsEntryPath });
-    assert.deepEqual(fake.calls, ['uninstall']);
-    const absent = fakeNodeWindows({ uninstall: 'alreadyuninstalled' });
-    await assert.rejects(executePlan(plan, { run, loadNodeWindows: async () => absent.lib }), (err: unknown) => err instanceof ServiceError && err.reason === 'not-installed');
+  it('reports a failed install with the wrapper\'s message and removes its files; a failed start keeps the service and says how to remove it', async () => {
+    const failing = fakeWrapper(['NonExistent'], { 'dicombridge-service.exe install': { exitCode: -1, stderr: "System.Exception: Installation failure: Service with id 'crypedicombridgeservice' already exists\r\n" } });
+    const files = fakeFiles(config);
+    await assert.rejects(executePlan(planInstall(options), deps(failing.run, files.api)), /install` failed with exit code -1: System.Exception: Installation failure/);
+    assert.deepEqual([...files.files.keys()], Object.keys(config));
+    const noStart = fakeWrapper(['NonExistent'], { 'dicombridge-service.exe start': { exitCode: 2, stderr: 'AccessDenied' } });
+    const kept = fakeFiles(config);
+    await assert.rejects(executePlan(planInstall(options), deps(noStart.run, kept.api)), /installed but did not start: .*AccessDenied.*dicombridge-service\.err\.log.*dicombridge -u/);
+    assert.equal(kept.files.size, 4, 'the registered service keeps its wrapper');
   });
 
-  it('says so when the optional node-windows package is absent', async () => {
-    const { run } = fakeRun();
-    // Not installed on Linux (the package is win32-only): the real loader must fail clearly.
-    await assert.rejects(executePlan(planInstall(options), { run }), (err: unknown) => err instanceof ServiceError && err.reason === 'library-missing' && /npm install/.test(err.message));
+  it('uninstalls: status, stop, status until Stopped, uninstall, then removes the wrapper, its logs and the folder', async () => {
+    const wrapper = fakeWrapper(['Started', 'Started', 'Started', 'Stopped']);
+    const files = fakeFiles({ ...config, [`${folder}\\dicombridge-service.out.log`]: 'log', [`${folder}\\dicombridge-service.wrapper.log`]: 'log' });
+    files.busy.set(`${folder}\\dicombridge-service.exe`, 2); // the wrapper process is still exiting
+    await executePlan(planUninstall(options), deps(wrapper.run, files.api));
+    assert.deepEqual(wrapper.calls, [
+      'net session',
+      'dicombridge-service.exe status',
+      'dicombridge-service.exe status',
+      'dicombridge-service.exe stop',
+      'dicombridge-service.exe status',
+      'dicombridge-service.exe status',
+      'dicombridge-service.exe uninstall',
+    ]);
+    assert.deepEqual([...files.files.keys()], Object.keys(config), 'only the configuration is left');
+    assert.equal(files.dirs.has(folder), false);
+  });
+
+  it('uninstalls a stopped service without stop; refuses a service that is not installed and leaves nothing behind', async () => {
+    const stopped = fakeWrapper(['Stopped']);
+    await executePlan(planUninstall(options), deps(stopped.run, fakeFiles(config).api));
+    assert.ok(!stopped.calls.includes('dicombridge-service.exe stop'));
+    assert.ok(stopped.calls.includes('dicombridge-service.exe uninstall'));
+    const absent = fakeWrapper(['NonExistent']);
+    const files = fakeFiles(config);
+    await assert.rejects(executePlan(planUninstall(options), deps(absent.run, files.api)), (err: unknown) => err instanceof ServiceError && err.reason === 'not-installed');
+    assert.ok(!absent.calls.includes('dicombridge-service.exe uninstall'));
+    assert.deepEqual([...files.files.keys()], Object.keys(config));
+  });
+
+  it('gives up waiting for a service that does not stop, within the bound', async () => {
+    const wrapper = fakeWrapper(['Started']);
+    await assert.rejects(executePlan(planUninstall(options), { ...deps(wrapper.run, fakeFiles(config).api), stopWaitMs: 0 }), /did not stop in time/);
   });
 });
 

@@ -12,14 +12,13 @@ const LINUX: InstallOptions = {
   storageFolder: '/var/lib/dicombridge',
 };
 
+/** The single executable dicombridge.exe: no script. */
 const WINDOWS: InstallOptions = {
   platform: 'win32',
-  execPath: 'C:\\Program Files\\nodejs\\node.exe',
-  scriptPath: 'C:\\Program Files\\DicomBridge\\bin\\dicombridge.js',
+  execPath: 'C:\\Program Files\\DicomBridge\\dicombridge.exe',
   configPath: 'C:\\CrypeDcm\\dicombridge.json',
   workingDirectory: 'C:\\CrypeDcm',
   storageFolder: 'C:\\CrypeDcm',
-  windowsEntryPath: 'C:\\Program Files\\DicomBridge\\dist\\src\\service\\windows-entry.js',
 };
 
 describe('planInstall / planUninstall on Linux', () => {
@@ -63,33 +62,42 @@ describe('planInstall / planUninstall on Linux', () => {
 });
 
 describe('planInstall / planUninstall on Windows', () => {
-  it('registers "CRYPE DicomBridge Service", automatic, -s --config <path>, restart on failure', () => {
+  it('writes the WinSW wrapper, its .config and its XML beside the config, checks status, installs and starts', () => {
     const plan = planInstall(WINDOWS);
     assert.equal(plan.platform, 'win32');
-    if (plan.platform !== 'win32' || plan.action !== 'install') return;
-    const s = plan.service;
-    assert.equal(s.name, 'CRYPE DicomBridge Service');
-    assert.equal(s.id, 'crypedicombridgeservice');
-    assert.equal(s.execPath, 'C:\\Program Files\\nodejs\\node.exe');
-    assert.equal(s.script, WINDOWS.windowsEntryPath);
-    assert.deepEqual(s.args, ['-s', '--config', 'C:\\CrypeDcm\\dicombridge.json']);
-    assert.deepEqual(JSON.parse(s.env.DICOMBRIDGE_SERVICE_ARGV), ['-s', '--config', 'C:\\CrypeDcm\\dicombridge.json']);
-    assert.equal(s.startType, 'automatic');
-    assert.ok(s.restart.maxRestartsPerMinute > 0 && s.restart.waitSeconds > 0);
-    assert.equal(s.stopTimeoutSeconds, 60);
+    if (plan.platform !== 'win32') return;
+    assert.equal(plan.displayName, 'CRYPE DicomBridge Service');
+    assert.equal(plan.serviceId, 'crypedicombridgeservice');
+    assert.equal(plan.folder, 'C:\\CrypeDcm\\service');
+    assert.equal(plan.wrapperPath, 'C:\\CrypeDcm\\service\\dicombridge-service.exe');
+    assert.deepEqual(plan.command, { executable: 'C:\\Program Files\\DicomBridge\\dicombridge.exe', args: ['-s', '--config', 'C:\\CrypeDcm\\dicombridge.json'] });
+    assert.equal(plan.configPath, 'C:\\CrypeDcm\\dicombridge.json');
+    assert.match(plan.xmlText, /<executable>C:\\Program Files\\DicomBridge\\dicombridge.exe<\/executable>/);
+    assert.deepEqual(plan.steps, [
+      { kind: 'ensure-directory', path: 'C:\\CrypeDcm\\service' },
+      { kind: 'write-file', path: 'C:\\CrypeDcm\\service\\dicombridge-service.exe', source: 'winsw.exe' },
+      { kind: 'write-file', path: 'C:\\CrypeDcm\\service\\dicombridge-service.exe.config', source: 'winsw.exe.config' },
+      { kind: 'write-file', path: 'C:\\CrypeDcm\\service\\dicombridge-service.xml', source: 'xml' },
+      { kind: 'check-status', expect: 'absent' },
+      { kind: 'run', command: 'install' },
+      { kind: 'run', command: 'start' },
+    ]);
   });
 
   it('refuses a path WinSW would expand', () => {
     assert.throws(() => planInstall({ ...WINDOWS, configPath: 'C:\\%TEMP%\\x.json' }), /%/);
   });
 
-  it('uninstalls by name and entry script', () => {
-    const plan = planUninstall({ platform: 'win32', windowsEntryPath: WINDOWS.windowsEntryPath });
-    assert.deepEqual(plan, {
-      platform: 'win32',
-      action: 'uninstall',
-      service: { name: 'CRYPE DicomBridge Service', id: 'crypedicombridgeservice', script: WINDOWS.windowsEntryPath },
-    });
+  it('uninstalls in reverse with the same files: status, stop and wait, uninstall, remove the files', () => {
+    const plan = planUninstall(WINDOWS);
+    assert.ok(plan.platform === 'win32' && plan.action === 'uninstall');
+    assert.equal(plan.configPath, undefined, 'a missing config file does not block removal');
+    assert.deepEqual(plan.steps.slice(4), [
+      { kind: 'check-status', expect: 'present' },
+      { kind: 'stop-and-wait' },
+      { kind: 'run', command: 'uninstall' },
+      { kind: 'remove-files', folder: 'C:\\CrypeDcm\\service' },
+    ]);
   });
 });
 
@@ -113,12 +121,19 @@ describe('formatPlan', () => {
     assert.match(lines[3], /systemctl daemon-reload/);
   });
 
-  it('prints the Windows service definition', () => {
-    const text = formatPlan(planInstall(WINDOWS));
-    assert.match(text, /name: +CRYPE DicomBridge Service/);
-    assert.match(text, /program: +"C:\\Program Files\\nodejs\\node.exe" "C:\\Program Files\\DicomBridge\\dist\\src\\service\\windows-entry.js"/);
-    assert.match(text, /arguments: +-s --config C:\\CrypeDcm\\dicombridge.json/);
-    assert.match(text, /start type: +automatic/);
-    assert.match(formatPlan(planUninstall({ platform: 'win32', windowsEntryPath: WINDOWS.windowsEntryPath })), /stop and remove/);
+  it('prints the Windows steps as rem lines: what the service runs, the files, the commands; then the XML', () => {
+    const plan = planInstall(WINDOWS);
+    const text = formatPlan(plan);
+    const [head, xml] = text.split('\r\n\r\n');
+    for (const line of head.split('\r\n')) assert.match(line, /^rem /);
+    assert.ok(head.includes('"CRYPE DicomBridge Service" (key crypedicombridgeservice), which runs: "C:\\Program Files\\DicomBridge\\dicombridge.exe" -s --config C:\\CrypeDcm\\dicombridge.json'), head);
+    assert.ok(head.includes('write C:\\CrypeDcm\\service\\dicombridge-service.exe (WinSW winsw.exe'), head);
+    assert.ok(head.includes('write C:\\CrypeDcm\\service\\dicombridge-service.xml with the text below'), head);
+    for (const command of ['status', 'install', 'start']) assert.ok(head.includes(`run: C:\\CrypeDcm\\service\\dicombridge-service.exe ${command}`), command);
+    assert.ok(plan.platform === 'win32' && xml === plan.xmlText);
+    const removal = formatPlan(planUninstall(WINDOWS));
+    assert.match(removal, /stop and remove/);
+    for (const command of ['stop', 'uninstall']) assert.ok(removal.includes(`dicombridge-service.exe ${command}`), command);
+    assert.ok(removal.includes('remove C:\\CrypeDcm\\service\\dicombridge-service.*'));
   });
 });

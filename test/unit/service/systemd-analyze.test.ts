@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,21 @@ describe('dicombridge -i --dry-run output under systemd-analyze verify', () => {
   it('is accepted with a dedicated user and its capability lines', async () => {
     const file = join(dir, 'dicombridge-user.service');
     await writeFile(file, formatPlan(planInstall({ ...options(), user: 'dicombridge' })));
+    const result = await verify(file);
+    assert.deepEqual(result.ownLines, [], result.stderr);
+    assert.equal(result.exitCode, 0, result.stderr);
+  });
+
+  it('is accepted for the single executable at a path with spaces (ExecStart= is the executable itself)', async () => {
+    const exe = join(dir, 'Dicom Bridge', 'dicombridge');
+    await mkdir(join(dir, 'Dicom Bridge'), { recursive: true });
+    await copyFile('/bin/true', exe); // systemd-analyze checks that the program exists and is executable
+    await chmod(exe, 0o755);
+    const { scriptPath: _none, ...single } = options();
+    const text = formatPlan(planInstall({ ...single, execPath: exe }));
+    assert.ok(text.includes(`ExecStart="${exe}" -s --config "/etc/dicom bridge/dicombridge.json"\n`), text);
+    const file = join(dir, 'dicombridge-sea.service');
+    await writeFile(file, text);
     const result = await verify(file);
     assert.deepEqual(result.ownLines, [], result.stderr);
     assert.equal(result.exitCode, 0, result.stderr);

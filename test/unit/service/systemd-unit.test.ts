@@ -40,6 +40,18 @@ describe('buildSystemdUnit', () => {
     assert.match(unit, /\[Unit\][\s\S]*\[Service\][\s\S]*\[Install\]/);
   });
 
+  it('runs the single executable itself when there is no script: <exe> -s --config <path>', () => {
+    const { scriptPath: _none, ...single } = BASE;
+    const unit = buildSystemdUnit({ ...single, execPath: '/opt/dicombridge/dicombridge' });
+    assert.deepEqual(settings(unit, 'ExecStart'), ['/opt/dicombridge/dicombridge -s --config /etc/dicombridge/dicombridge.json']);
+  });
+
+  it('quotes the executable\'s path by systemd.syntax: spaces in double quotes, %% for %, $$ for $, \\ and \\" inside quotes', () => {
+    const { scriptPath: _none, ...single } = BASE;
+    const unit = buildSystemdUnit({ ...single, execPath: '/opt/Dicom Bridge 100%/$dicom"bridge\\', configPath: '/etc/Dicom Bridge/my config.json' });
+    assert.deepEqual(settings(unit, 'ExecStart'), ['"/opt/Dicom Bridge 100%%/$$dicom\\"bridge\\\\" -s --config "/etc/Dicom Bridge/my config.json"']);
+  });
+
   it('carries every hardening line, and none that would break Node or port 104', () => {
     const unit = buildSystemdUnit(BASE);
     for (const line of [
