@@ -84,7 +84,11 @@ export interface AssociationOptions {
   maxPduLength: number;
   /** ARTIM (PS3.8 §9.1.5); on the requestor also the wait for AC and for RP. */
   artimTimeoutMs: number;
-  /** Established but silent for this long → abort; 0 = never. */
+  /**
+   * Established with no byte arriving for this long → A-ABORT; 0 = never. Bytes count, not
+   * PDUs: a large PDU arriving slowly is progress, a stall inside one is not. While our own
+   * handler holds the reader (backpressure: we paused the socket) the peer is not idle.
+   */
   idleTimeoutMs?: number;
   /** Acceptor side only. */
   acceptor?: AcceptorHooks;
@@ -124,6 +128,8 @@ export class Association implements PDataChannel {
 
   readonly #artim = new Timer();
   readonly #idle = new Timer();
+  /** When the last byte arrived or the idle timer was armed (performance.now(), ms). */
+  #lastProgressMs = 0;
   /** Requestor's timers: connect, wait for AC, wait for RP. */
   readonly #wait = new Timer();
   readonly #linger = new Timer();
@@ -285,6 +291,9 @@ export class Association implements PDataChannel {
     });
     this.#reader = reader;
     socket.pipe(reader);
+    socket.on('data', () => {
+      this.#lastProgressMs = performance.now();
+    });
     socket.on('error', (err) => {
       this.#socketError ??= err;
       this.#log.debug({ err: err.message }, 'socket error');
@@ -312,7 +321,6 @@ export class Association implements PDataChannel {
 
   #onPdu(pdu: Pdu): Promise<void> | void {
     if (this.#ended) return;
-    if (this.#established && !this.#handlerBusy) this.#armIdle();
     this.#log.debug({ pdu: pdu.type }, 'PDU received');
     this.#followUp = null;
     this.#fire(EVENT_BY_PDU[pdu.type], pdu);
@@ -328,6 +336,14 @@ export class Association implements PDataChannel {
     this.#fire('Evt19', { reason });
   }
 
+  /** Evt18. In Sta2 the peer connected but sent no complete A-ASSOCIATE-RQ in time. */
+  #onArtimExpired(): void {
+    if (this.#fsm.state === 'Sta2') {
+      this.#log.warn({ artimTimeoutMs: this.#options.artimTimeoutMs }, `no A-ASSOCIATE-RQ within ${this.#options.artimTimeoutMs} ms of connecting (ARTIM); closing the connection`);
+    }
+    this.#fire('Evt18');
+  }
+
   #onSocketClose(): void {
     this.#transportClosing = true;
     this.#fire('Evt17');
@@ -341,7 +357,7 @@ export class Association implements PDataChannel {
       connect: () => this.#connect(),
       sendPdu: (kind, payload) => this.#sendPdu(kind, payload),
       closeTransport: () => this.#closeSocket(false),
-      startArtim: () => this.#artim.start(this.#options.artimTimeoutMs, () => this.#fire('Evt18')),
+      startArtim: () => this.#artim.start(this.#options.artimTimeoutMs, () => this.#onArtimExpired()),
       stopArtim: () => this.#artim.stop(),
       indicate: (kind, payload) => this.#indicate(kind, payload),
       checkAssociateRq: (rq) => {
@@ -551,15 +567,29 @@ export class Association implements PDataChannel {
     }
   }
 
+  /** (Re)starts the idle timer: from now, `idleTimeoutMs` without a byte arriving → A-ABORT. */
   #armIdle(): void {
     const idleMs = this.#options.idleTimeoutMs ?? 0;
     if (idleMs <= 0) return;
-    this.#idle.start(idleMs, () => {
-      const state = this.#fsm.state;
-      if ((state === 'Sta6' || state === 'Sta8') && !this.#handlerBusy) {
-        this.#abortWith({ source: 2, reason: 0 }, `idle for ${idleMs} ms`);
-      }
-    });
+    this.#lastProgressMs = performance.now();
+    this.#idle.start(idleMs, () => this.#onIdleExpired(idleMs));
+  }
+
+  /**
+   * The idle timer ran out: abort if no byte arrived since it was armed, else wait for the rest
+   * of the time counted from the last byte (one timer, not one per chunk).
+   */
+  #onIdleExpired(idleMs: number): void {
+    const state = this.#fsm.state;
+    // Our handler holds the reader: the socket is paused by us, so the peer cannot progress.
+    // #deliver re-arms the timer when the handler is done.
+    if ((state !== 'Sta6' && state !== 'Sta8') || this.#handlerBusy) return;
+    const quietMs = performance.now() - this.#lastProgressMs;
+    if (quietMs < idleMs) {
+      this.#idle.start(Math.max(1, Math.ceil(idleMs - quietMs)), () => this.#onIdleExpired(idleMs));
+      return;
+    }
+    this.#abortWith({ source: 2, reason: 0 }, `no data from the peer for ${idleMs} ms (idle timeout)`);
   }
 
   /**
