@@ -10,7 +10,7 @@
  * know which fragment is the last).
  */
 import type { PDataChannel } from '../ul/primitives.js';
-import { DimseProtocolError } from './command.js';
+import { DimseProtocolError } from '../errors.js';
 
 /** PDV item overhead inside a P-DATA-TF: item length (4), context ID (1), control header (1). */
 export const PDV_ITEM_OVERHEAD = 6;

@@ -8,7 +8,8 @@
  * command set is ever buffered, so a multi-gigabyte dataset flows straight to its sink.
  */
 import type { Pdv } from '../ul/primitives.js';
-import { type CommandSet, DEFAULT_MAX_COMMAND_LENGTH, DimseProtocolError, decodeCommand } from './command.js';
+import { DimseProtocolError } from '../errors.js';
+import { type CommandSet, DEFAULT_MAX_COMMAND_LENGTH, decodeCommand } from './command.js';
 import { hasDataset } from './messages.js';
 
 /** A complete command set; `hasDataset` tells whether data fragments must follow. */

@@ -8,7 +8,7 @@
  */
 import type { PDataChannel } from '../ul/primitives.js';
 import { encodeCommand } from './command.js';
-import { type DimseServiceUser } from './echo.js';
+import type { DimseServiceUser } from './service-user.js';
 import { sendCommand, sendDataset } from './fragmenter.js';
 import { COMMAND_FIELD, PRIORITY, buildStoreRq, parseStoreRsp } from './messages.js';
 

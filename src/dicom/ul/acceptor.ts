@@ -21,12 +21,9 @@ import net from 'node:net';
 import { Association, SOCKET_HIGH_WATER_MARK } from './association.js';
 import type { Logger } from './logger.js';
 import { NegotiatingConnections } from './negotiating-connections.js';
+import { rejectKey } from './reasons.js';
 import {
-  REJECT_APPLICATION_CONTEXT,
-  REJECT_CALLED_AET,
   REJECT_LOCAL_LIMIT,
-  REJECT_NO_REASON,
-  REJECT_PROTOCOL_VERSION,
   checkAssociateRq,
   negotiateAsAcceptor,
 } from './negotiation.js';
@@ -65,27 +62,15 @@ export interface AcceptorOptions {
 }
 
 /**
- * Why an A-ASSOCIATE-RJ was sent, as a short stable key (PS3.8 §9.3.4, Table 9-21):
- * `local-limit-exceeded` (2, 3, 2), `called-ae-title-not-recognised` (1, 1, 7),
- * `application-context-not-supported` (1, 1, 2), `protocol-version-not-supported` (1, 2, 2),
- * `no-reason-given` (1, 1, 1: e.g. no presentation context acceptable), or
- * `result-R-source-S-reason-N` for any other triple.
+ * Why an A-ASSOCIATE-RJ was sent, as a short stable key (PS3.8 §9.3.4, Table 9-21), e.g.
+ * `local-limit-exceeded` (2, 3, 2) or `called-ae-title-not-recognised` (1, 1, 7); see
+ * {@link rejectKey}.
  */
 export type RejectReasonKey = string;
 
 /** The key of a reject triple; see {@link RejectReasonKey}. */
 export function rejectReasonKey(reject: RejectTriple): RejectReasonKey {
-  const known: Array<[RejectTriple, string]> = [
-    [REJECT_LOCAL_LIMIT, 'local-limit-exceeded'],
-    [REJECT_CALLED_AET, 'called-ae-title-not-recognised'],
-    [REJECT_APPLICATION_CONTEXT, 'application-context-not-supported'],
-    [REJECT_PROTOCOL_VERSION, 'protocol-version-not-supported'],
-    [REJECT_NO_REASON, 'no-reason-given'],
-  ];
-  for (const [triple, key] of known) {
-    if (triple.result === reject.result && triple.source === reject.source && triple.reason === reject.reason) return key;
-  }
-  return `result-${reject.result}-source-${reject.source}-reason-${reject.reason}`;
+  return rejectKey(reject.result, reject.source, reject.reason);
 }
 
 /**

@@ -17,6 +17,8 @@ import {
   AssociationRejectedError,
   DicomError,
   DicomTimeoutError,
+  ERR_CONNECT,
+  ERR_NOT_ESTABLISHED,
 } from '../errors.js';
 import type { PduDecodeError } from '../errors.js';
 import { StateMachine, TRANSITIONS } from './fsm.js';
@@ -26,12 +28,11 @@ import type { AAssociateAcPdu, AAssociateRjPdu, AAssociateRqPdu, AAbortPdu, PDat
 import { pDataTfBodyLength } from './pdu.js';
 import { PduReader } from './pdu-reader.js';
 import { PduWriter } from './pdu-writer.js';
-import { abortText, readAssociateAc, rejectText } from './negotiation.js';
+import { readAssociateAc } from './negotiation.js';
+import { abortText, rejectText } from './reasons.js';
 import type { AcceptorOutcome } from './negotiation.js';
 import type { AcceptedContext, CloseReason, PDataChannel, PDataHandler, Pdv } from './primitives.js';
 import { Timer } from './timers.js';
-
-/** Error code of sendPData/release when the association is not (or no longer) established. */
 
 /**
  * Bytes a socket may hold before write() asks the sender to wait. Node's 16 KiB default is one
@@ -40,9 +41,8 @@ import { Timer } from './timers.js';
  */
 export const SOCKET_HIGH_WATER_MARK = 1 << 20;
 
-export const ERR_NOT_ESTABLISHED = 'ERR_DICOM_NOT_ESTABLISHED';
-/** Error code of a failed TCP connect (the socket error is the cause). */
-export const ERR_CONNECT = 'ERR_DICOM_CONNECT';
+/** Re-exported for existing importers; the codes live in errors.ts. */
+export { ERR_CONNECT, ERR_NOT_ESTABLISHED } from '../errors.js';
 
 /** The state machine event for each received PDU. PS3.8 §9.2.3, Table 9-10. */
 const EVENT_BY_PDU: Readonly<Record<Pdu['type'], Event>> = {

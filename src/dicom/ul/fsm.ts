@@ -9,7 +9,7 @@
  * pynetdicom's fsm.py, so every cell of Table 9-10 can be tested without sockets.
  */
 
-import { DicomError } from '../errors.js';
+import { DicomError, ERR_FSM_INVALID_EVENT, ERR_FSM_QUEUE_OVERFLOW } from '../errors.js';
 
 /** Machine states Sta1–Sta13, PS3.8 §9.2.1, Tables 9-1 to 9-5. */
 export type State =
@@ -599,10 +599,7 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
   },
 };
 
-/** Error code of an event dispatched in a state where Table 9-10 has no entry (our bug). */
-export const ERR_FSM_INVALID_EVENT = 'ERR_DICOM_FSM_INVALID_EVENT';
-/** Error code of a re-entrant dispatch loop that outgrew {@link MAX_QUEUED_EVENTS} (our bug). */
-export const ERR_FSM_QUEUE_OVERFLOW = 'ERR_DICOM_FSM_QUEUE_OVERFLOW';
+export { ERR_FSM_INVALID_EVENT, ERR_FSM_QUEUE_OVERFLOW } from '../errors.js';
 /** Most events that may wait while an action runs; more means an io loop, a programmer error. */
 export const MAX_QUEUED_EVENTS = 64;
 

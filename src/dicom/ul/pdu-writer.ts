@@ -8,13 +8,10 @@
  * payloads into one buffer.
  */
 import type { Writable } from 'node:stream';
-import { DicomError } from '../errors.js';
+import { DicomError, ERR_CONNECTION_CLOSED } from '../errors.js';
 import type { Pdv } from './primitives.js';
 import { encodePdu, encodePduHeader, encodePdvHeader, pDataTfBodyLength } from './pdu.js';
 import type { PDataTfPdu, Pdu } from './pdu.js';
-
-/** Error code when the transport closes before a PDU could be handed to it. */
-export const ERR_CONNECTION_CLOSED = 'ERR_DICOM_CONNECTION_CLOSED';
 
 /** Sends PDUs on one transport connection. PS3.8 §9.3. */
 export class PduWriter {
