@@ -2,9 +2,8 @@
  * DIMSE command set codec: group 0000 elements, always Implicit VR Little Endian, with
  * (0000,0000) CommandGroupLength first. PS3.7 §6.3.1, §9.3, Annex E (Table E.1-1).
  *
- * Hand-written: no npm library streams DICOM networking both ways without re-encoding datasets
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores backpressure); the command set
- * is a small fixed group of some twenty elements, so a table-driven codec is the simplest fit.
+ * The command set is a small fixed group of some twenty elements, so a table-driven codec is
+ * the simplest fit.
  */
 import { DimseProtocolError } from '../errors.js';
 

@@ -3,9 +3,7 @@
  * them P-DATA-TF by P-DATA-TF, awaiting each send (backpressure). PS3.8 §9.3.5 (P-DATA-TF),
  * Annex D.1 (Maximum Length), Annex E (fragment header); PS3.7 §9.3.1.
  *
- * Hand-written: no npm library streams DICOM networking both ways without re-encoding
- * (dcmjs-dimse assembles the whole dataset in memory and ignores socket backpressure). Here the
- * payload is not concatenated: each fragment is a view into a chunk of the source unless it
+ * The payload is not concatenated: each fragment is a view into a chunk of the source unless it
  * straddles chunks, and at most one PDU's worth is held while the next chunk is awaited (to
  * know which fragment is the last).
  */

@@ -4,9 +4,7 @@
  * C-STORE response sent only once the sink has finished. PS3.7 §9.1.1 (C-STORE), §9.1.5
  * (C-ECHO), §9.3; PS3.4 Annex A and B.
  *
- * Hand-written: no npm library streams DICOM networking both ways without re-encoding
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores socket backpressure). Here the
- * promise returned by onPData is the sink's write, so a slow disk pauses the peer.
+ * The promise returned by onPData is the sink's write, so a slow disk pauses the peer.
  */
 import { DicomError, DimseProtocolError, ERR_ASSOCIATION_CLOSED, ERR_DIMSE_PROTOCOL } from '../errors.js';
 import type { Logger } from '../ul/logger.js';

@@ -2,9 +2,6 @@
  * The association acceptor: a TCP server whose every connection is an {@link Association}
  * in acceptor mode (PS3.8 §7.1, §9.2). Used by the C-ECHO/C-STORE SCP.
  *
- * Why hand-written: no npm library streams the DICOM upper layer both ways without
- * re-encoding (dcmjs-dimse decodes and re-encodes every dataset and ignores backpressure).
- *
  * A malformed PDU or protocol violation ends only that association; the server keeps serving.
  * Associations are bounded (A-ASSOCIATE-RJ "local limit exceeded" beyond the limit). Connections
  * that have not sent a complete A-ASSOCIATE-RQ have a separate, larger cap and never take an

@@ -3,9 +3,6 @@
  * the socket, PduReader and PduWriter, on either side (PS3.8 §9.2, §7). It is the
  * `PDataChannel` the DIMSE layer uses.
  *
- * Why hand-written: no npm library streams the DICOM upper layer both ways without
- * re-encoding (dcmjs-dimse decodes and re-encodes every dataset and ignores backpressure).
- *
  * Rules kept here: protocol faults become state machine events, never escaping exceptions;
  * the state machine's io never calls user code re-entrantly (indications that need an answer
  * are handled after `dispatch` returns); every timer is stopped and the socket destroyed when

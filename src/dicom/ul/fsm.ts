@@ -2,11 +2,9 @@
  * The DICOM upper-layer protocol state machine: states, events, actions and the state
  * transition table of PS3.8 §9.2 (Tables 9-1 to 9-10, 2019 and later editions).
  *
- * Why hand-written: no npm library streams DICOM associations both ways without re-encoding
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores socket backpressure), so the
- * whole network layer is ours, and this machine is its core. It is kept as data (a table plus
- * one function per action) with all I/O injected through {@link FsmIo}, after the model of
- * pynetdicom's fsm.py, so every cell of Table 9-10 can be tested without sockets.
+ * The core of the network layer, kept as data (a table plus one function per action) with all
+ * I/O injected through {@link FsmIo}, after the model of pynetdicom's fsm.py, so every cell of
+ * Table 9-10 can be tested without sockets.
  */
 
 import { DicomError, ERR_FSM_INVALID_EVENT, ERR_FSM_QUEUE_OVERFLOW } from '../errors.js';

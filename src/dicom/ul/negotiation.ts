@@ -1,12 +1,8 @@
 /**
  * Association negotiation as pure functions: what the acceptor answers to an A-ASSOCIATE-RQ,
- * what the requestor reads from an A-ASSOCIATE-AC, and readable texts for reject and abort
- * codes (PS3.8 §9.3.2–9.3.4, §9.3.8; PS3.7 Annex D.3.3). Modelled on pynetdicom's
+ * and what the requestor reads from an A-ASSOCIATE-AC (PS3.8 §9.3.2–9.3.4; PS3.7 Annex
+ * D.3.3); the reject and abort texts are in reasons.ts. Modelled on pynetdicom's
  * presentation.py, kept free of sockets and timers so every case is a unit test.
- *
- * Why hand-written: negotiation is part of the DICOM upper layer, for which no npm library
- * streams both ways without re-encoding (dcmjs-dimse re-encodes every dataset and ignores
- * backpressure); the rules are short and standard-defined.
  */
 import type { AcceptedContext } from './primitives.js';
 import { DICOM_APPLICATION_CONTEXT } from './pdu.js';
