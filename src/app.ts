@@ -214,7 +214,6 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     this.stopped = true;
     this.receiving.stopListening();
     await this.reconfiguring; // a re-bind in progress may have opened a new listener
-    this.receiving.stopListening();
     await this.receiving.drain(drainMs);
   }
 

@@ -101,7 +101,10 @@ export class ReceiverBinding {
     for (const receiver of this.#all()) receiver.stopListening();
   }
 
-  /** Lets the open associations of every receiver finish for up to `drainMs`, then aborts them. */
+  /**
+   * Stops every listener and lets the open associations finish for up to `drainMs`, then aborts
+   * them (shutdown, after {@link stopListening}).
+   */
   async drain(drainMs: number): Promise<void> {
     await Promise.all(this.#all().map((receiver) => receiver.close({ drainMs })));
   }
