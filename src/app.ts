@@ -4,20 +4,20 @@
  * which build the system under test on temp folders and port 0.
  *
  * A running bridge also applies saved settings without a restart (SPEC §7, `reconfigure`):
- * the receiver is re-bound (the new listener first, so a port that cannot be bound changes
- * nothing), associations on the old one may finish their transfer, sending is switched or
- * re-targeted (bridge/send/sending.ts), and every other setting is read afresh where it is used.
+ * the receiver is re-bound where needed (bridge/receive/receiver-binding.ts), sending is
+ * switched or re-targeted (bridge/send/sending.ts), and every other setting is read afresh
+ * where it is used.
  */
 import { EventEmitter } from 'node:events';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cridTag } from './config/load.js';
-import { ConfigError, configIssue } from './config/errors.js';
 import type { Config, LogLevel } from './config/schema.js';
 import type { Logger } from './dicom/ul/logger.js';
 import { openLogBook, type LogBook } from './logbook/logbook.js';
 import { DiskGuard } from './bridge/receive/disk-guard.js';
-import { startReceiver, type Receiver, type ReceiverSettings } from './bridge/receive/receiver.js';
+import { startReceiver, type Receiver } from './bridge/receive/receiver.js';
+import { ReceiverBinding } from './bridge/receive/receiver-binding.js';
 import { StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
 import { ensureStorageLayout, storageLayout, type StorageLayout } from './bridge/storage-layout.js';
 import { StudyTracker } from './bridge/study/tracker.js';
@@ -83,28 +83,6 @@ export interface BridgeDeps {
   openFd?: OpenFd;
 }
 
-/**
- * How long associations open on a receiver that was re-bound or switched off may still run
- * before they are aborted (a PACS in the middle of a study finishes it).
- */
-const RECEIVER_DRAIN_MS = 30_000;
-
-/** Receive settings that need a new listener when they change. */
-const LISTENER_KEYS = ['enabled', 'host', 'port', 'aeTitle', 'maxAssociations', 'maxPduLength', 'fsync'] as const;
-
-/**
- * The ConfigError for a listener that could not be bound: the host key when the address is not
- * one of this machine, else the port key. Errors without a system code are not about settings.
- */
-function listenError(err: unknown, settings: ReceiverSettings): unknown {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (typeof code !== 'string') return err;
-  const issue = code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT'
-    ? configIssue('receive.host', `must be an address of this machine (${code})`, settings.host)
-    : configIssue('receive.port', `must be a port this machine can listen on (${code})`, settings.port);
-  return new ConfigError([issue], { cause: err });
-}
-
 /** Sets the level of a logger that has a settable `level` (pino); false when it has none. */
 function setLogLevel(log: Logger, level: LogLevel): boolean {
   for (let proto: object | null = log; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
@@ -118,15 +96,13 @@ function setLogLevel(log: Logger, level: LogLevel): boolean {
 }
 
 class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
-  receiver: Receiver | null = null;
+  readonly receiving: ReceiverBinding;
   retention: RetentionService | null = null;
   readonly sending: Sending;
   readonly counters = new BridgeCounters();
   readonly tracker: StudyTracker;
   readonly completion: StudyCompletion;
   readonly diskGuard: DiskGuard;
-  /** Receivers replaced or switched off, letting their associations finish: their close. */
-  private readonly draining = new Map<Receiver, Promise<void>>();
   /** The last reconfiguration (settled, never rejects): the next one waits for it. */
   private reconfiguring: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -167,6 +143,13 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       onInstanceSent: (bytes) => this.counters.noteInstanceSent(bytes),
       openFd,
     });
+    this.receiving = new ReceiverBinding({
+      start: (settings) =>
+        startReceiver(settings, { incomingDir: layout.incoming, tracker: this.tracker, log, diskGuard: this.diskGuard, cridTag: () => cridTag(current()) }),
+      onStarted: (receiver) => this.counters.receiverStarted(receiver),
+      onEnded: (receiver) => this.counters.receiverEnded(receiver),
+      log,
+    });
     this.tracker = new StudyTracker({
       stagingDir: layout.staging,
       quietMs: config.receive.timeoutSeconds * 1000,
@@ -179,15 +162,23 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     });
   }
 
+  /** The receiver taking new connections (settable for tests that simulate a failed re-bind). */
+  get receiver(): Receiver | null {
+    return this.receiving.current;
+  }
+
+  set receiver(receiver: Receiver | null) {
+    this.receiving.current = receiver;
+  }
+
   get receivePort(): number | null {
-    return this.receiver?.port ?? null;
+    return this.receiving.port;
   }
 
   get activeAssociations(): number {
-    let count = this.receiver?.activeAssociations ?? 0;
-    for (const receiver of this.draining.keys()) count += receiver.activeAssociations;
-    return count;
+    return this.receiving.activeAssociations;
   }
+
 
   get outboxWaiting(): number {
     return this.sending.waiting;
@@ -214,46 +205,21 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
 
   async stopReceiving(drainMs: number): Promise<void> {
     this.stopped = true;
-    const receivers = (): Receiver[] => [...(this.receiver ? [this.receiver] : []), ...this.draining.keys()];
-    for (const receiver of receivers()) receiver.stopListening();
+    this.receiving.stopListening();
     await this.reconfiguring; // a re-bind in progress may have opened a new listener
-    await Promise.all(receivers().map((receiver) => receiver.close({ drainMs })));
+    await this.receiving.drain(drainMs);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await this.reconfiguring;
     await this.sending.stop();
-    await this.receiver?.close();
-    if (this.receiver) this.counters.receiverEnded(this.receiver);
-    this.receiver = null;
     // A shutdown does not wait for the drain: what is still open is aborted now.
-    await Promise.all([...this.draining].map(([receiver, drained]) => Promise.all([receiver.close(), drained])));
+    await this.receiving.close();
     await this.tracker.dispose();
     await this.completion.idle();
     await this.retention?.stop();
     this.logBook.close();
-  }
-
-  /** Starts the DICOM listener with these settings. */
-  listen(settings: ReceiverSettings): Promise<Receiver> {
-    return startReceiver(settings, { incomingDir: this.layout.incoming, tracker: this.tracker, log: this.log, diskGuard: this.diskGuard, cridTag: () => cridTag(this.config) }).then((receiver) => {
-      this.counters.receiverStarted(receiver);
-      return receiver;
-    });
-  }
-
-  /** Lets a replaced receiver's associations finish (bounded), then closes it. */
-  private retire(receiver: Receiver): void {
-    receiver.stopListening();
-    const drained = receiver
-      .close({ drainMs: RECEIVER_DRAIN_MS })
-      .catch((err: unknown) => this.log.error({ err }, 'closing the replaced DICOM receiver failed'))
-      .finally(() => {
-        this.draining.delete(receiver);
-        this.counters.receiverEnded(receiver);
-      });
-    this.draining.set(receiver, drained);
   }
 
   private async apply(next: Config): Promise<string[]> {
@@ -263,7 +229,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       throw new TypeError('reconfigure cannot change storageFolder: stop the bridge and start it with the new folder');
     }
     const changes: string[] = [];
-    await this.applyReceiver(prev.receive, next.receive, changes);
+    await this.receiving.apply(prev.receive, next.receive, changes);
     // From here on nothing can refuse the settings.
     this.config = next;
 
@@ -288,51 +254,6 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
     }
     if (changes.length > 0) this.log.info({ changes }, 'settings applied');
     return changes;
-  }
-
-  /**
-   * Re-binds the receiver when a listener setting changed. A new address is bound before the
-   * old listener stops, so a failure changes nothing; the same address is freed first, and if
-   * it cannot be bound again the old settings are restored. Throws ConfigError on failure.
-   */
-  private async applyReceiver(prev: Config['receive'], next: Config['receive'], changes: string[]): Promise<void> {
-    if (LISTENER_KEYS.every((key) => prev[key] === next[key])) return;
-    const old = this.receiver;
-    if (next.enabled) {
-      const sameAddress = old !== null && prev.host === next.host && prev.port === next.port;
-      if (sameAddress) old.stopListening();
-      try {
-        this.receiver = await this.listen(next);
-      } catch (err) {
-        if (sameAddress) await this.restoreReceiver(old, prev);
-        throw listenError(err, next);
-      }
-      if (old) this.retire(old);
-      const where = `${next.host}:${this.receiver.port}`;
-      if (!prev.enabled) changes.push(`DICOM receiving now on, listening on ${where}`);
-      else if (prev.host !== next.host || prev.port !== next.port) changes.push(`DICOM receiver now listening on ${where}`);
-    } else if (prev.enabled) {
-      this.receiver = null;
-      if (old) this.retire(old);
-      changes.push('DICOM receiving now off');
-    }
-    if (prev.aeTitle !== next.aeTitle) {
-      changes.push(next.aeTitle === '' ? 'DICOM receiver now answers any called AE title' : `DICOM receiver AE title now ${next.aeTitle}`);
-    }
-    if (prev.maxAssociations !== next.maxAssociations) changes.push(`at most ${next.maxAssociations} DICOM associations at once`);
-    if (prev.maxPduLength !== next.maxPduLength) changes.push(`maximum PDU length now ${next.maxPduLength} bytes`);
-    if (prev.fsync !== next.fsync) changes.push(`fsync of received files now ${next.fsync ? 'on' : 'off'}`);
-  }
-
-  /** After a failed re-bind of the same address: listen with the old settings again. */
-  private async restoreReceiver(old: Receiver, prev: Config['receive']): Promise<void> {
-    try {
-      this.receiver = await this.listen(prev);
-    } catch (err) {
-      this.receiver = null;
-      this.log.error({ err, host: prev.host, port: prev.port }, 'DICOM receiver could not listen again with the previous settings; receiving is off');
-    }
-    this.retire(old);
   }
 
 }
@@ -360,7 +281,7 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
 
   if (config.receive.enabled) {
     try {
-      bridge.receiver = await bridge.listen(config.receive);
+      await bridge.receiving.start(config.receive);
     } catch (err) {
       await bridge.stop();
       const code = (err as NodeJS.ErrnoException).code;

@@ -1,7 +1,37 @@
 /**
- * Errors of the DICOM layers, with stable codes so callers branch on `code` or `instanceof`,
- * never on message text (the pattern of undici's lib/core/errors.js).
+ * Errors of the DICOM layers (ul/, dimse/, part10/), with stable codes so callers branch on
+ * `code` or `instanceof`, never on message text (the pattern of undici's lib/core/errors.js).
+ * Every `ERR_DICOM_*` code is defined here and nowhere else.
  */
+
+/** A PDU or PDU item could not be decoded ({@link PduDecodeError}). */
+export const ERR_PDU_DECODE = 'ERR_DICOM_PDU_DECODE';
+/** The peer rejected the association ({@link AssociationRejectedError}). */
+export const ERR_ASSOCIATION_REJECTED = 'ERR_DICOM_ASSOCIATION_REJECTED';
+/** The association was aborted ({@link AssociationAbortedError}). */
+export const ERR_ASSOCIATION_ABORTED = 'ERR_DICOM_ASSOCIATION_ABORTED';
+/** A DIMSE response carried a failure status ({@link DimseStatusError}). */
+export const ERR_DIMSE_STATUS = 'ERR_DICOM_DIMSE_STATUS';
+/** A DIMSE message broke PS3.7 ({@link DimseProtocolError}). */
+export const ERR_DIMSE_PROTOCOL = 'ERR_DICOM_DIMSE_PROTOCOL';
+/** A timer ran out ({@link DicomTimeoutError}). */
+export const ERR_TIMEOUT = 'ERR_DICOM_TIMEOUT';
+/** A dataset could not be read ({@link DatasetDecodeError}). */
+export const ERR_DATASET_DECODE = 'ERR_DICOM_DATASET_DECODE';
+/** sendPData/release on an association that is not (or no longer) established. */
+export const ERR_NOT_ESTABLISHED = 'ERR_DICOM_NOT_ESTABLISHED';
+/** The TCP connection could not be opened (the socket error is the cause). */
+export const ERR_CONNECT = 'ERR_DICOM_CONNECT';
+/** The transport closed before a PDU could be handed to it. */
+export const ERR_CONNECTION_CLOSED = 'ERR_DICOM_CONNECTION_CLOSED';
+/** The association ended while a DIMSE exchange (a response, a data set) was still open. */
+export const ERR_ASSOCIATION_CLOSED = 'ERR_DICOM_ASSOCIATION_CLOSED';
+/** A wait for a DIMSE response was given up by its caller. */
+export const ERR_DIMSE_CANCELLED = 'ERR_DICOM_DIMSE_CANCELLED';
+/** An event dispatched where PS3.8 Table 9-10 has no entry (our bug). */
+export const ERR_FSM_INVALID_EVENT = 'ERR_DICOM_FSM_INVALID_EVENT';
+/** A re-entrant dispatch loop outgrew the event queue (our bug). */
+export const ERR_FSM_QUEUE_OVERFLOW = 'ERR_DICOM_FSM_QUEUE_OVERFLOW';
 
 /** Base class of every DICOM-layer error. */
 export class DicomError extends Error {
@@ -16,7 +46,7 @@ export class DicomError extends Error {
 /** A PDU or PDU item that cannot be decoded (PS3.8 §9.3); raised as Evt19 by the state machine. */
 export class PduDecodeError extends DicomError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_DICOM_PDU_DECODE', message, options);
+    super(ERR_PDU_DECODE, message, options);
     this.name = 'PduDecodeError';
   }
 }
@@ -27,7 +57,7 @@ export class AssociationRejectedError extends DicomError {
   readonly source: number;
   readonly reason: number;
   constructor(result: number, source: number, reason: number, text: string) {
-    super('ERR_DICOM_ASSOCIATION_REJECTED', text);
+    super(ERR_ASSOCIATION_REJECTED, text);
     this.name = 'AssociationRejectedError';
     this.result = result;
     this.source = source;
@@ -40,7 +70,7 @@ export class AssociationAbortedError extends DicomError {
   readonly source: number;
   readonly reason: number;
   constructor(source: number, reason: number, text: string) {
-    super('ERR_DICOM_ASSOCIATION_ABORTED', text);
+    super(ERR_ASSOCIATION_ABORTED, text);
     this.name = 'AssociationAbortedError';
     this.source = source;
     this.reason = reason;
@@ -52,10 +82,22 @@ export class DimseStatusError extends DicomError {
   readonly status: number;
   readonly errorComment: string | undefined;
   constructor(status: number, text: string, errorComment?: string) {
-    super('ERR_DICOM_DIMSE_STATUS', text);
+    super(ERR_DIMSE_STATUS, text);
     this.name = 'DimseStatusError';
     this.status = status;
     this.errorComment = errorComment;
+  }
+}
+
+/**
+ * A DIMSE message that breaks the rules of PS3.7: a malformed or oversized command set, or
+ * fragments in an order PS3.7 §9.3.1 / PS3.8 Annex E forbids. The service aborts the
+ * association on it (only that association dies).
+ */
+export class DimseProtocolError extends DicomError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERR_DIMSE_PROTOCOL, message, options);
+    this.name = 'DimseProtocolError';
   }
 }
 
@@ -63,7 +105,7 @@ export class DimseStatusError extends DicomError {
 export class DicomTimeoutError extends DicomError {
   readonly timer: string;
   constructor(timer: string, text: string) {
-    super('ERR_DICOM_TIMEOUT', text);
+    super(ERR_TIMEOUT, text);
     this.name = 'DicomTimeoutError';
     this.timer = timer;
   }
@@ -72,7 +114,7 @@ export class DicomTimeoutError extends DicomError {
 /** A dataset that cannot be read, or exceeds a safety bound (PS3.5 §7). */
 export class DatasetDecodeError extends DicomError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_DICOM_DATASET_DECODE', message, options);
+    super(ERR_DATASET_DECODE, message, options);
     this.name = 'DatasetDecodeError';
   }
 }

@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Bridge } from '../../src/app.js';
-import { DimseServiceUser } from '../../src/dicom/dimse/echo.js';
+import { DimseServiceUser } from '../../src/dicom/dimse/service-user.js';
 import { sendCommand } from '../../src/dicom/dimse/fragmenter.js';
 import { buildStoreRq } from '../../src/dicom/dimse/messages.js';
 import { encodeCommand } from '../../src/dicom/dimse/command.js';

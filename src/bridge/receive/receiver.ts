@@ -22,12 +22,19 @@ export interface ReceiverSettings {
   maxAssociations: number;
   maxPduLength: number;
   fsync: boolean;
+  /** SPEC §5: TCP accept → complete A-ASSOCIATE-RQ (the ARTIM timer, PS3.8 §9.1.5). */
+  associationTimeoutSeconds: number;
+  /** SPEC §5: no byte arriving on an established association this long → A-ABORT. */
+  idleTimeoutSeconds: number;
 }
 
-/** Time allowed for the A-ASSOCIATE-RQ after connecting, and for closing after release/abort. */
-const ARTIM_TIMEOUT_MS = 30_000;
-/** An established association silent this long is aborted (a PACS that hung). */
-const IDLE_TIMEOUT_MS = 10 * 60_000;
+/** The receiver's timeouts: they apply to new connections without re-binding. */
+export type ReceiverTimeouts = Pick<ReceiverSettings, 'associationTimeoutSeconds' | 'idleTimeoutSeconds'>;
+
+/** The acceptor's timers for these settings. */
+function acceptorTimeouts(settings: ReceiverTimeouts): { artimTimeoutMs: number; idleTimeoutMs: number } {
+  return { artimTimeoutMs: settings.associationTimeoutSeconds * 1000, idleTimeoutMs: settings.idleTimeoutSeconds * 1000 };
+}
 
 /** A running receiver. */
 export interface Receiver {
@@ -36,6 +43,8 @@ export interface Receiver {
   readonly activeAssociations: number;
   /** The acceptor's association counts (monitoring). */
   readonly stats: AcceptorStats;
+  /** Sets the timeouts of connections accepted from now on (open ones keep theirs). */
+  setTimeouts(timeouts: ReceiverTimeouts): void;
   /** Stops accepting connections now; open associations carry on (re-binding the same port). */
   stopListening(): void;
   /**
@@ -68,8 +77,7 @@ export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDe
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     acceptContext: acceptStorageContext,
     maxAssociations: settings.maxAssociations,
-    artimTimeoutMs: ARTIM_TIMEOUT_MS,
-    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    ...acceptorTimeouts(settings),
     onAssociation: (channel) =>
       new DimseServiceProvider(channel, {
         onEcho: () => STATUS_SUCCESS,
@@ -95,6 +103,7 @@ export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDe
     get stats() {
       return acceptor.stats;
     },
+    setTimeouts: (timeouts) => acceptor.setTimeouts(acceptorTimeouts(timeouts)),
     stopListening: () => acceptor.stopListening(),
     close: async (options) => {
       await acceptor.close(options);

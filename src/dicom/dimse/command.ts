@@ -2,23 +2,10 @@
  * DIMSE command set codec: group 0000 elements, always Implicit VR Little Endian, with
  * (0000,0000) CommandGroupLength first. PS3.7 §6.3.1, §9.3, Annex E (Table E.1-1).
  *
- * Hand-written: no npm library streams DICOM networking both ways without re-encoding datasets
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores backpressure); the command set
- * is a small fixed group of some twenty elements, so a table-driven codec is the simplest fit.
+ * The command set is a small fixed group of some twenty elements, so a table-driven codec is
+ * the simplest fit.
  */
-import { DicomError } from '../errors.js';
-
-/**
- * A DIMSE message that breaks the rules of PS3.7: a malformed or oversized command set, or
- * fragments in an order PS3.7 §9.3.1 / PS3.8 Annex E forbids. The service aborts the
- * association on it (only that association dies).
- */
-export class DimseProtocolError extends DicomError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_DICOM_DIMSE_PROTOCOL', message, options);
-    this.name = 'DimseProtocolError';
-  }
-}
+import { DimseProtocolError } from '../errors.js';
 
 /** Default cap on an encoded command set (bytes); real ones are a few hundred bytes. */
 export const DEFAULT_MAX_COMMAND_LENGTH = 64 * 1024;

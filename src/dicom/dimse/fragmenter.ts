@@ -3,14 +3,12 @@
  * them P-DATA-TF by P-DATA-TF, awaiting each send (backpressure). PS3.8 §9.3.5 (P-DATA-TF),
  * Annex D.1 (Maximum Length), Annex E (fragment header); PS3.7 §9.3.1.
  *
- * Hand-written: no npm library streams DICOM networking both ways without re-encoding
- * (dcmjs-dimse assembles the whole dataset in memory and ignores socket backpressure). Here the
- * payload is not concatenated: each fragment is a view into a chunk of the source unless it
+ * The payload is not concatenated: each fragment is a view into a chunk of the source unless it
  * straddles chunks, and at most one PDU's worth is held while the next chunk is awaited (to
  * know which fragment is the last).
  */
 import type { PDataChannel } from '../ul/primitives.js';
-import { DimseProtocolError } from './command.js';
+import { DimseProtocolError } from '../errors.js';
 
 /** PDV item overhead inside a P-DATA-TF: item length (4), context ID (1), control header (1). */
 export const PDV_ITEM_OVERHEAD = 6;

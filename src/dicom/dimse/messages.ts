@@ -3,9 +3,10 @@
  * responses, plus the generic response used to refuse an unsupported request.
  * PS3.7 §9.3.1 (C-STORE), §9.3.5 (C-ECHO), Annex E.
  *
- * Hand-written: see command.ts; these are thin, typed views of a command set.
+ * These are thin, typed views of a command set.
  */
-import { type CommandSet, DATASET_PRESENT, DimseProtocolError, NO_DATASET } from './command.js';
+import { DimseProtocolError } from '../errors.js';
+import { type CommandSet, DATASET_PRESENT, NO_DATASET } from './command.js';
 import { statusCategory } from './status.js';
 
 /** CommandField values (PS3.7 Table E.1-1 and §9.3, §10.3). */

@@ -3,12 +3,12 @@
  * (under a cap) and decoded, data fragments are passed on one by one as they arrive.
  * PS3.7 §9.3.1 (message structure), PS3.8 §9.3.5 and Annex E (message control header).
  *
- * Hand-written: no npm library streams DICOM networking both ways without re-encoding
- * (dcmjs-dimse buffers and re-encodes every dataset and ignores backpressure); here only the
- * command set is ever buffered, so a multi-gigabyte dataset flows straight to its sink.
+ * Only the command set is ever buffered, so a multi-gigabyte dataset flows straight to its
+ * sink.
  */
 import type { Pdv } from '../ul/primitives.js';
-import { type CommandSet, DEFAULT_MAX_COMMAND_LENGTH, DimseProtocolError, decodeCommand } from './command.js';
+import { DimseProtocolError } from '../errors.js';
+import { type CommandSet, DEFAULT_MAX_COMMAND_LENGTH, decodeCommand } from './command.js';
 import { hasDataset } from './messages.js';
 
 /** A complete command set; `hasDataset` tells whether data fragments must follow. */

@@ -4,14 +4,12 @@
  * C-STORE response sent only once the sink has finished. PS3.7 §9.1.1 (C-STORE), §9.1.5
  * (C-ECHO), §9.3; PS3.4 Annex A and B.
  *
- * Hand-written: no npm library streams DICOM networking both ways without re-encoding
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores socket backpressure). Here the
- * promise returned by onPData is the sink's write, so a slow disk pauses the peer.
+ * The promise returned by onPData is the sink's write, so a slow disk pauses the peer.
  */
-import { DicomError } from '../errors.js';
+import { DicomError, DimseProtocolError, ERR_ASSOCIATION_CLOSED, ERR_DIMSE_PROTOCOL } from '../errors.js';
 import type { Logger } from '../ul/logger.js';
 import type { CloseReason, PDataChannel, PDataHandler, Pdv } from '../ul/primitives.js';
-import { type CommandSet, DEFAULT_MAX_COMMAND_LENGTH, DimseProtocolError, encodeCommand } from './command.js';
+import { type CommandSet, DEFAULT_MAX_COMMAND_LENGTH, encodeCommand } from './command.js';
 import { answerEcho, statusOfError } from './echo.js';
 import { sendCommand } from './fragmenter.js';
 import {
@@ -144,7 +142,7 @@ export class DimseServiceProvider implements PDataHandler {
       }
       this.log.error({ err, assoc: this.channel.id, peer: this.channel.peer, callingAet: this.channel.callingAeTitle }, 'DIMSE protocol error; aborting the association');
       this.closed = true;
-      this.abortSink(err instanceof Error ? err : new DicomError('ERR_DICOM_DIMSE_PROTOCOL', String(err)));
+      this.abortSink(err instanceof Error ? err : new DicomError(ERR_DIMSE_PROTOCOL, String(err)));
       this.channel.abort();
     }
   }
@@ -157,7 +155,7 @@ export class DimseServiceProvider implements PDataHandler {
       this.log.warn({ assoc: this.channel.id, peer: this.channel.peer, reason, bytes: this.inbound.bytes }, 'association ended while receiving a data set');
     }
     this.abortSink(
-      new DicomError('ERR_DICOM_ASSOCIATION_CLOSED', `association ${this.channel.id} with ${this.channel.peer} ended (${reason}) during a data set`),
+      new DicomError(ERR_ASSOCIATION_CLOSED, `association ${this.channel.id} with ${this.channel.peer} ended (${reason}) during a data set`),
     );
     this.inbound = null;
   }
@@ -249,7 +247,7 @@ export class DimseServiceProvider implements PDataHandler {
     this.inbound = { command: cmd, pcId: ev.pcId, sink, outcome: refusal, respond, bytes: 0 };
     if (this.closed) {
       // The association ended while the handler was choosing a sink: onClose saw no sink yet.
-      this.abortSink(new DicomError('ERR_DICOM_ASSOCIATION_CLOSED', `association ${this.channel.id} ended before the data set`));
+      this.abortSink(new DicomError(ERR_ASSOCIATION_CLOSED, `association ${this.channel.id} ended before the data set`));
       this.inbound = null;
     }
   }

@@ -2,13 +2,11 @@
  * SCU side of C-STORE: sends the request, streams the data set with backpressure and awaits
  * the response. PS3.7 §9.1.1 (C-STORE service), §9.3.1 (messages), PS3.4 Annex B.
  *
- * Hand-written: no npm library streams DICOM networking both ways without re-encoding
- * (dcmjs-dimse reads the whole file, re-encodes it and ignores socket backpressure); here the
- * bytes sent are exactly the bytes read, pulled one PDU at a time.
+ * The bytes sent are exactly the bytes read, pulled one PDU at a time.
  */
 import type { PDataChannel } from '../ul/primitives.js';
 import { encodeCommand } from './command.js';
-import { type DimseServiceUser } from './echo.js';
+import type { DimseServiceUser } from './service-user.js';
 import { sendCommand, sendDataset } from './fragmenter.js';
 import { COMMAND_FIELD, PRIORITY, buildStoreRq, parseStoreRsp } from './messages.js';
 

@@ -2,9 +2,6 @@
  * Reads a few top-level attributes of a DICOM Part 10 file with bounded memory (PS3.10 §7,
  * PS3.5 §7): the file meta from the head of the file, then the dataset streamed through the
  * byte-preserving scanner, which skips large values (pixel data) by counting.
- *
- * Hand-written for the same reason as the scanner: no npm library reads a dataset without
- * decoding and holding all of it.
  */
 import { createReadStream } from 'node:fs';
 import { Writable } from 'node:stream';

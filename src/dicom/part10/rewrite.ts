@@ -3,8 +3,7 @@
  * top-level element whose value it edits, and that keeps copies of a few top-level values
  * (PS3.5 §7 element encoding, §7.2 group length, §A.5 deflate).
  *
- * Hand-written because no npm library streams a dataset both ways without re-encoding it
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores backpressure). Untouched bytes
+ * Untouched bytes
  * leave as views of the input chunks; only the edited element and, when present, its group
  * length element are new bytes.
  *

@@ -2,9 +2,7 @@
  * Incremental scanner of the top-level elements of a dataset (PS3.5 §7: data elements, §7.5:
  * nesting of sequences and items, §A.4: encapsulated pixel data).
  *
- * Hand-written because no npm library streams a dataset both ways without re-encoding it:
- * dcmjs and dcmjs-dimse decode and re-encode every dataset and hold it whole in memory. This
- * scanner is a state machine over chunk boundaries: any split of the input gives the same
+ * This scanner is a state machine over chunk boundaries: any split of the input gives the same
  * result. It never copies large values: bytes that go through unchanged are emitted as views
  * of the input chunks, and values it does not keep are skipped by counting. It walks into
  * undefined-length sequences, items and encapsulated pixel data only to find where they end.

@@ -2,12 +2,11 @@
  * The association acceptor: a TCP server whose every connection is an {@link Association}
  * in acceptor mode (PS3.8 §7.1, §9.2). Used by the C-ECHO/C-STORE SCP.
  *
- * Why hand-written: no npm library streams the DICOM upper layer both ways without
- * re-encoding (dcmjs-dimse decodes and re-encodes every dataset and ignores backpressure).
- *
  * A malformed PDU or protocol violation ends only that association; the server keeps serving.
- * Associations are bounded (A-ASSOCIATE-RJ "local limit exceeded" beyond the limit), and so
- * are raw connections that have not associated yet.
+ * Associations are bounded (A-ASSOCIATE-RJ "local limit exceeded" beyond the limit). Connections
+ * that have not sent a complete A-ASSOCIATE-RQ have a separate, larger cap and never take an
+ * association slot; at that cap the oldest is dropped (see negotiating-connections.ts), and
+ * each one is closed when ARTIM expires (PS3.8 §9.1.5).
  *
  * Closing can drain: the listener stops at once, associations already established may finish
  * on their own (their peer releases) until a deadline, and whatever is still open then is
@@ -18,12 +17,10 @@
 import net from 'node:net';
 import { Association, SOCKET_HIGH_WATER_MARK } from './association.js';
 import type { Logger } from './logger.js';
+import { NegotiatingConnections } from './negotiating-connections.js';
+import { rejectKey } from './reasons.js';
 import {
-  REJECT_APPLICATION_CONTEXT,
-  REJECT_CALLED_AET,
   REJECT_LOCAL_LIMIT,
-  REJECT_NO_REASON,
-  REJECT_PROTOCOL_VERSION,
   checkAssociateRq,
   negotiateAsAcceptor,
 } from './negotiation.js';
@@ -47,9 +44,14 @@ export interface AcceptorOptions {
   acceptContext(abstractSyntax: string, transferSyntaxes: readonly string[]): ContextDecision;
   /** Beyond it: A-ASSOCIATE-RJ (2, 3, 2) "local limit exceeded". */
   maxAssociations: number;
-  /** ARTIM: waiting for the RQ after connect, and for the close after release/abort. */
+  /**
+   * Connections still negotiating (no complete A-ASSOCIATE-RQ yet) at once; beyond it the
+   * oldest is dropped. Default {@link defaultMaxNegotiating}.
+   */
+  maxNegotiatingConnections?: number;
+  /** ARTIM: from connect to a complete A-ASSOCIATE-RQ, and for the close after release/abort. */
   artimTimeoutMs: number;
-  /** Established but silent for this long → abort; 0 = never. */
+  /** Established with no bytes arriving for this long → A-ABORT; 0 = never. */
   idleTimeoutMs: number;
   /** Gives the handler of an accepted association's P-DATA indications. */
   onAssociation(channel: PDataChannel): PDataHandler;
@@ -57,27 +59,15 @@ export interface AcceptorOptions {
 }
 
 /**
- * Why an A-ASSOCIATE-RJ was sent, as a short stable key (PS3.8 §9.3.4, Table 9-21):
- * `local-limit-exceeded` (2, 3, 2), `called-ae-title-not-recognised` (1, 1, 7),
- * `application-context-not-supported` (1, 1, 2), `protocol-version-not-supported` (1, 2, 2),
- * `no-reason-given` (1, 1, 1: e.g. no presentation context acceptable), or
- * `result-R-source-S-reason-N` for any other triple.
+ * Why an A-ASSOCIATE-RJ was sent, as a short stable key (PS3.8 §9.3.4, Table 9-21), e.g.
+ * `local-limit-exceeded` (2, 3, 2) or `called-ae-title-not-recognised` (1, 1, 7); see
+ * {@link rejectKey}.
  */
 export type RejectReasonKey = string;
 
 /** The key of a reject triple; see {@link RejectReasonKey}. */
 export function rejectReasonKey(reject: RejectTriple): RejectReasonKey {
-  const known: Array<[RejectTriple, string]> = [
-    [REJECT_LOCAL_LIMIT, 'local-limit-exceeded'],
-    [REJECT_CALLED_AET, 'called-ae-title-not-recognised'],
-    [REJECT_APPLICATION_CONTEXT, 'application-context-not-supported'],
-    [REJECT_PROTOCOL_VERSION, 'protocol-version-not-supported'],
-    [REJECT_NO_REASON, 'no-reason-given'],
-  ];
-  for (const [triple, key] of known) {
-    if (triple.result === reject.result && triple.source === reject.source && triple.reason === reject.reason) return key;
-  }
-  return `result-${reject.result}-source-${reject.source}-reason-${reject.reason}`;
+  return rejectKey(reject.result, reject.source, reject.reason);
 }
 
 /**
@@ -95,8 +85,25 @@ export interface AcceptorStats {
    * connection went away without either).
    */
   ended: Record<CloseReason, number>;
-  /** TCP connections dropped at once because too many were open (no A-ASSOCIATE-RJ possible). */
+  /**
+   * TCP connections closed before any A-ASSOCIATE-RQ because too many were open (no
+   * A-ASSOCIATE-RJ possible): the newcomer refused, or the oldest negotiating one dropped.
+   */
   connectionsRefused: number;
+}
+
+/** The timers of {@link AcceptorOptions}, changeable for new connections. */
+export interface AcceptorTimeouts {
+  artimTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+/**
+ * The default cap of negotiating connections: well above the association limit, so that a
+ * burst of peers connecting at once is not cut, yet bounded.
+ */
+export function defaultMaxNegotiating(maxAssociations: number): number {
+  return 2 * maxAssociations + 32;
 }
 
 /** Options of {@link Acceptor.close}. */
@@ -123,8 +130,12 @@ export interface Acceptor {
    * (e.g. 0 at shutdown) cuts an earlier drain short.
    */
   close(options?: AcceptorCloseOptions): Promise<void>;
+  /** Sets the timers for connections accepted from now on; open ones keep theirs. */
+  setTimeouts(timeouts: AcceptorTimeouts): void;
   /** Associations accepted and not yet ended. */
   readonly activeAssociations: number;
+  /** TCP connections that have not sent a complete A-ASSOCIATE-RQ yet. */
+  readonly negotiatingConnections: number;
   /** A copy of the counts so far (they keep counting after close for associations still ending). */
   readonly stats: AcceptorStats;
 }
@@ -137,8 +148,11 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
   const maxPduLength = options.maxPduLength > 0 ? options.maxPduLength : DEFAULT_MAX_PDU_LENGTH;
   const live = new Set<Association>();
   const accepted = new Set<Association>();
-  // Raw connections are bounded too: each one that never associates costs a socket until ARTIM.
-  const maxConnections = options.maxAssociations * 2 + 8;
+  const negotiating = new NegotiatingConnections<Association>(options.maxNegotiatingConnections ?? defaultMaxNegotiating(options.maxAssociations));
+  // Every socket is bounded: negotiating ones by their cap, established ones by maxAssociations,
+  // and those closing (after an RJ or an abort, at most ARTIM each) by this overall ceiling.
+  const maxConnections = options.maxAssociations + 2 * negotiating.max;
+  let timeouts: AcceptorTimeouts = { artimTimeoutMs: options.artimTimeoutMs, idleTimeoutMs: options.idleTimeoutMs };
   let closing = false;
   const stats: AcceptorStats = { accepted: 0, rejected: {}, ended: { released: 0, aborted: 0, closed: 0 }, connectionsRefused: 0 };
   const rejected = (reject: RejectTriple): RejectTriple => {
@@ -147,7 +161,18 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
     return reject;
   };
 
+  /** Closes a connection that has sent no complete A-ASSOCIATE-RQ, for a newer one. */
+  const drop = (oldest: Association): void => {
+    log.warn({ assoc: oldest.id, peer: oldest.peer, negotiating: negotiating.size }, 'too many connections without an A-ASSOCIATE-RQ: closing the oldest');
+    stats.connectionsRefused += 1;
+    oldest.shutdown();
+  };
+
   const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER_MARK }, (socket) => {
+    if (live.size >= maxConnections) {
+      const oldest = negotiating.takeOldest();
+      if (oldest !== undefined) drop(oldest);
+    }
     if (closing || live.size >= maxConnections) {
       log.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, connections: live.size }, 'connection refused: too many connections');
       stats.connectionsRefused += 1;
@@ -158,10 +183,12 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
       requestor: false,
       log,
       maxPduLength,
-      artimTimeoutMs: options.artimTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
+      artimTimeoutMs: timeouts.artimTimeoutMs,
+      idleTimeoutMs: timeouts.idleTimeoutMs,
       acceptor: {
         checkAssociateRq: (rq) => {
+          // The A-ASSOCIATE-RQ is complete: from here the association limit applies.
+          negotiating.delete(assoc);
           if (closing || accepted.size >= options.maxAssociations) return rejected(REJECT_LOCAL_LIMIT);
           const reject = checkAssociateRq(rq, options);
           return reject === null ? null : rejected(reject);
@@ -188,9 +215,12 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
       onEnded: (ended) => {
         live.delete(ended);
         accepted.delete(ended);
+        negotiating.delete(ended);
       },
     });
     live.add(assoc);
+    const oldest = negotiating.add(assoc);
+    if (oldest !== undefined) drop(oldest);
     assoc.accept(socket);
   });
   server.on('error', (err) => log.error({ err }, 'acceptor server error'));
@@ -245,8 +275,14 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
       for (const assoc of unfinished) assoc.shutdown();
       await Promise.all([stopped, ...unfinished.map((assoc) => assoc.closed)]);
     },
+    setTimeouts(next) {
+      timeouts = { ...next };
+    },
     get activeAssociations() {
       return accepted.size;
+    },
+    get negotiatingConnections() {
+      return negotiating.size;
     },
     get stats() {
       return { ...stats, rejected: { ...stats.rejected }, ended: { ...stats.ended } };

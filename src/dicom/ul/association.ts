@@ -3,9 +3,6 @@
  * the socket, PduReader and PduWriter, on either side (PS3.8 §9.2, §7). It is the
  * `PDataChannel` the DIMSE layer uses.
  *
- * Why hand-written: no npm library streams the DICOM upper layer both ways without
- * re-encoding (dcmjs-dimse decodes and re-encodes every dataset and ignores backpressure).
- *
  * Rules kept here: protocol faults become state machine events, never escaping exceptions;
  * the state machine's io never calls user code re-entrantly (indications that need an answer
  * are handled after `dispatch` returns); every timer is stopped and the socket destroyed when
@@ -17,21 +14,22 @@ import {
   AssociationRejectedError,
   DicomError,
   DicomTimeoutError,
+  ERR_CONNECT,
+  ERR_NOT_ESTABLISHED,
 } from '../errors.js';
 import type { PduDecodeError } from '../errors.js';
 import { StateMachine, TRANSITIONS } from './fsm.js';
-import type { Event, FsmIo, IndicationKind, PduKind, RejectParameters, State } from './fsm.js';
+import type { Event, EventArgs, EventPayloads, FsmIo, IndicateArgs, RejectParameters, SendPduArgs, State } from './fsm.js';
 import type { Logger } from './logger.js';
-import type { AAssociateAcPdu, AAssociateRjPdu, AAssociateRqPdu, AAbortPdu, PDataTfPdu, Pdu } from './pdu.js';
+import type { AAssociateRqPdu, Pdu } from './pdu.js';
 import { pDataTfBodyLength } from './pdu.js';
 import { PduReader } from './pdu-reader.js';
 import { PduWriter } from './pdu-writer.js';
-import { abortText, readAssociateAc, rejectText } from './negotiation.js';
+import { readAssociateAc } from './negotiation.js';
+import { abortText, rejectText } from './reasons.js';
 import type { AcceptorOutcome } from './negotiation.js';
 import type { AcceptedContext, CloseReason, PDataChannel, PDataHandler, Pdv } from './primitives.js';
 import { Timer } from './timers.js';
-
-/** Error code of sendPData/release when the association is not (or no longer) established. */
 
 /**
  * Bytes a socket may hold before write() asks the sender to wait. Node's 16 KiB default is one
@@ -40,20 +38,8 @@ import { Timer } from './timers.js';
  */
 export const SOCKET_HIGH_WATER_MARK = 1 << 20;
 
-export const ERR_NOT_ESTABLISHED = 'ERR_DICOM_NOT_ESTABLISHED';
-/** Error code of a failed TCP connect (the socket error is the cause). */
-export const ERR_CONNECT = 'ERR_DICOM_CONNECT';
-
-/** The state machine event for each received PDU. PS3.8 §9.2.3, Table 9-10. */
-const EVENT_BY_PDU: Readonly<Record<Pdu['type'], Event>> = {
-  'A-ASSOCIATE-RQ': 'Evt6',
-  'A-ASSOCIATE-AC': 'Evt3',
-  'A-ASSOCIATE-RJ': 'Evt4',
-  'P-DATA-TF': 'Evt10',
-  'A-RELEASE-RQ': 'Evt12',
-  'A-RELEASE-RP': 'Evt13',
-  'A-ABORT': 'Evt16',
-};
+/** Re-exported for existing importers; the codes live in errors.ts. */
+export { ERR_CONNECT, ERR_NOT_ESTABLISHED } from '../errors.js';
 
 /** States in which P-DATA may be sent: Sta6 (DT-1) and Sta8 (AR-7). PS3.8 Table 9-10. */
 const CAN_SEND_PDATA: ReadonlySet<State> = new Set<State>(['Sta6', 'Sta8']);
@@ -84,7 +70,11 @@ export interface AssociationOptions {
   maxPduLength: number;
   /** ARTIM (PS3.8 §9.1.5); on the requestor also the wait for AC and for RP. */
   artimTimeoutMs: number;
-  /** Established but silent for this long → abort; 0 = never. */
+  /**
+   * Established with no byte arriving for this long → A-ABORT; 0 = never. Bytes count, not
+   * PDUs: a large PDU arriving slowly is progress, a stall inside one is not. While our own
+   * handler holds the reader (backpressure: we paused the socket) the peer is not idle.
+   */
   idleTimeoutMs?: number;
   /** Acceptor side only. */
   acceptor?: AcceptorHooks;
@@ -124,6 +114,8 @@ export class Association implements PDataChannel {
 
   readonly #artim = new Timer();
   readonly #idle = new Timer();
+  /** When the last byte arrived or the idle timer was armed (performance.now(), ms). */
+  #lastProgressMs = 0;
   /** Requestor's timers: connect, wait for AC, wait for RP. */
   readonly #wait = new Timer();
   readonly #linger = new Timer();
@@ -285,6 +277,9 @@ export class Association implements PDataChannel {
     });
     this.#reader = reader;
     socket.pipe(reader);
+    socket.on('data', () => {
+      this.#lastProgressMs = performance.now();
+    });
     socket.on('error', (err) => {
       this.#socketError ??= err;
       this.#log.debug({ err: err.message }, 'socket error');
@@ -293,13 +288,13 @@ export class Association implements PDataChannel {
   }
 
   /** Dispatches if Table 9-10 has an entry; else logs (e.g. a late event in Sta1). */
-  #fire(event: Event, payload?: unknown): void {
+  #fire<E extends Event>(event: E, ...args: EventArgs<EventPayloads, E>): void {
     if (TRANSITIONS[this.#fsm.state][event] === undefined) {
       this.#log.debug({ event, state: this.#fsm.state }, 'event ignored: no transition');
       return;
     }
     try {
-      this.#fsm.dispatch(event, payload);
+      this.#fsm.dispatch(event, ...args);
     } catch (err) {
       // A programmer error in the machine or its io: end this association only.
       this.#log.error({ err, event, state: this.#fsm.state }, 'state machine failure; closing the connection');
@@ -312,13 +307,37 @@ export class Association implements PDataChannel {
 
   #onPdu(pdu: Pdu): Promise<void> | void {
     if (this.#ended) return;
-    if (this.#established && !this.#handlerBusy) this.#armIdle();
     this.#log.debug({ pdu: pdu.type }, 'PDU received');
     this.#followUp = null;
-    this.#fire(EVENT_BY_PDU[pdu.type], pdu);
-    const followUp = this.#followUp as (() => Promise<void> | void) | null;
+    this.#firePdu(pdu);
+    return this.#takeFollowUp()?.();
+  }
+
+  /** The state machine event for each received PDU. PS3.8 §9.2.3, Table 9-10. */
+  #firePdu(pdu: Pdu): void {
+    switch (pdu.type) {
+      case 'A-ASSOCIATE-RQ':
+        return this.#fire('Evt6', pdu);
+      case 'A-ASSOCIATE-AC':
+        return this.#fire('Evt3', pdu);
+      case 'A-ASSOCIATE-RJ':
+        return this.#fire('Evt4', pdu);
+      case 'P-DATA-TF':
+        return this.#fire('Evt10', pdu);
+      case 'A-RELEASE-RQ':
+        return this.#fire('Evt12', pdu);
+      case 'A-RELEASE-RP':
+        return this.#fire('Evt13', pdu);
+      case 'A-ABORT':
+        return this.#fire('Evt16', pdu);
+    }
+  }
+
+  /** The follow-up an indication left during dispatch, once. */
+  #takeFollowUp(): (() => Promise<void> | void) | null {
+    const followUp = this.#followUp;
     this.#followUp = null;
-    return followUp?.();
+    return followUp;
   }
 
   #onReaderError(error: PduDecodeError, reason: number): void {
@@ -326,6 +345,14 @@ export class Association implements PDataChannel {
     this.#endReason ??= 'aborted';
     this.#error ??= error;
     this.#fire('Evt19', { reason });
+  }
+
+  /** Evt18. In Sta2 the peer connected but sent no complete A-ASSOCIATE-RQ in time. */
+  #onArtimExpired(): void {
+    if (this.#fsm.state === 'Sta2') {
+      this.#log.warn({ artimTimeoutMs: this.#options.artimTimeoutMs }, `no A-ASSOCIATE-RQ within ${this.#options.artimTimeoutMs} ms of connecting (ARTIM); closing the connection`);
+    }
+    this.#fire('Evt18');
   }
 
   #onSocketClose(): void {
@@ -339,20 +366,21 @@ export class Association implements PDataChannel {
   #io(): FsmIo {
     return {
       connect: () => this.#connect(),
-      sendPdu: (kind, payload) => this.#sendPdu(kind, payload),
+      sendPdu: (...args) => this.#sendPdu(...args),
       closeTransport: () => this.#closeSocket(false),
-      startArtim: () => this.#artim.start(this.#options.artimTimeoutMs, () => this.#fire('Evt18')),
+      startArtim: () => this.#artim.start(this.#options.artimTimeoutMs, () => this.#onArtimExpired()),
       stopArtim: () => this.#artim.stop(),
-      indicate: (kind, payload) => this.#indicate(kind, payload),
+      indicate: (...args) => this.#indicate(...args),
       checkAssociateRq: (rq) => {
         const hooks = this.#options.acceptor;
-        return hooks === undefined ? null : hooks.checkAssociateRq(rq as AAssociateRqPdu);
+        return hooks === undefined ? null : hooks.checkAssociateRq(rq);
       },
     };
   }
 
   #connect(): void {
-    const target = this.#target as ConnectTarget;
+    const target = this.#target;
+    if (target === null) throw new TypeError('connect without a target'); // a programmer error, caught by #fire
     // highWaterMark reaches the socket's stream options (Node ≥ 18.17) though @types/node 20 omits it.
     const socket = net.connect({ host: target.host, port: target.port, highWaterMark: SOCKET_HIGH_WATER_MARK } as net.NetConnectOpts);
     this.#wait.start(target.connectTimeoutMs, () => {
@@ -369,32 +397,27 @@ export class Association implements PDataChannel {
     this.#attach(socket);
   }
 
-  #sendPdu(kind: PduKind, payload: unknown): void {
+  #sendPdu(...args: SendPduArgs): void {
     const writer = this.#writer;
     if (writer === null) return;
+    const [kind, payload] = args;
     let sent: Promise<void>;
     switch (kind) {
       case 'P-DATA-TF':
-        sent = writer.writePData(payload as Pdv[]);
+        sent = writer.writePData(payload);
         this.#lastSend = sent;
         break;
       case 'A-ASSOCIATE-RQ':
-        sent = writer.writePdu(payload as AAssociateRqPdu);
-        break;
       case 'A-ASSOCIATE-AC':
-        sent = writer.writePdu(payload as AAssociateAcPdu);
+        sent = writer.writePdu(payload);
         break;
-      case 'A-ASSOCIATE-RJ': {
-        const rj = payload as RejectParameters;
-        this.#log.info({ ...rj }, rejectText(rj.result, rj.source, rj.reason));
-        sent = writer.writePdu({ type: 'A-ASSOCIATE-RJ', result: rj.result, source: rj.source, reason: rj.reason });
+      case 'A-ASSOCIATE-RJ':
+        this.#log.info({ ...payload }, rejectText(payload.result, payload.source, payload.reason));
+        sent = writer.writePdu({ type: 'A-ASSOCIATE-RJ', result: payload.result, source: payload.source, reason: payload.reason });
         break;
-      }
-      case 'A-ABORT': {
-        const ab = payload as { source: number; reason: number };
-        sent = writer.writePdu({ type: 'A-ABORT', source: ab.source, reason: ab.reason });
+      case 'A-ABORT':
+        sent = writer.writePdu({ type: 'A-ABORT', source: payload.source, reason: payload.reason });
         break;
-      }
       case 'A-RELEASE-RQ':
       case 'A-RELEASE-RP':
         sent = writer.writePdu({ type: kind });
@@ -424,10 +447,11 @@ export class Association implements PDataChannel {
     );
   }
 
-  #indicate(kind: IndicationKind, payload: unknown): void {
+  #indicate(...args: IndicateArgs): void {
+    const [kind, payload] = args;
     switch (kind) {
       case 'A-ASSOCIATE-indication': {
-        const rq = payload as AAssociateRqPdu;
+        const rq = payload;
         this.callingAeTitle = rq.callingAeTitle;
         this.calledAeTitle = rq.calledAeTitle;
         this.#log = this.#log.child({ callingAet: rq.callingAeTitle, calledAet: rq.calledAeTitle });
@@ -436,7 +460,7 @@ export class Association implements PDataChannel {
       }
       case 'A-ASSOCIATE-confirmation-accept': {
         this.#wait.stop();
-        const read = readAssociateAc((this.#proposed as AAssociateRqPdu).presentationContexts, payload as AAssociateAcPdu);
+        const read = readAssociateAc(this.#proposed?.presentationContexts ?? [], payload);
         this.contexts = read.contexts;
         this.peerMaxPduLength = read.peerMaxPduLength;
         this.#established = true;
@@ -447,13 +471,13 @@ export class Association implements PDataChannel {
       }
       case 'A-ASSOCIATE-confirmation-reject': {
         this.#wait.stop();
-        const rj = payload as AAssociateRjPdu;
+        const rj = payload;
         this.#error = new AssociationRejectedError(rj.result, rj.source, rj.reason, rejectText(rj.result, rj.source, rj.reason));
         this.#log.info({ result: rj.result, source: rj.source, reason: rj.reason }, this.#error.message);
         break;
       }
       case 'P-DATA-indication': {
-        const pdvs = (payload as PDataTfPdu).pdvs;
+        const pdvs = payload.pdvs;
         this.#followUp = () => this.#deliver(pdvs);
         break;
       }
@@ -465,14 +489,14 @@ export class Association implements PDataChannel {
         this.#endReason ??= 'released';
         break;
       case 'A-ABORT-indication': {
-        const ab = payload as AAbortPdu;
+        const ab = payload;
         this.#endReason ??= 'aborted';
         this.#error ??= new AssociationAbortedError(ab.source, ab.reason, abortText(ab.source, ab.reason));
         this.#log.warn({ source: ab.source, reason: ab.reason }, abortText(ab.source, ab.reason));
         break;
       }
       case 'A-P-ABORT-indication': {
-        const ab = payload as { source: number; reason: number };
+        const ab = payload;
         this.#endReason ??= this.#transportClosing ? 'closed' : 'aborted';
         if (this.#error === null) {
           this.#error = this.#fsm.state === 'Sta4' && this.#socketError !== null
@@ -505,9 +529,13 @@ export class Association implements PDataChannel {
     this.contexts = new Map(outcome.contexts.map((c) => [c.pcId, c]));
     this.peerMaxPduLength = rq.userInformation.maxPduLength ?? 0;
     this.#fire('Evt7', outcome.ac);
-    if ((this.state as State) !== 'Sta6') return;
+    if (this.#fsm.state === 'Sta6') this.#onAccepted(outcome.contexts.length, hooks);
+  }
+
+  /** Acceptor: the A-ASSOCIATE-AC is sent (Sta6); hand the association to its service user. */
+  #onAccepted(contexts: number, hooks: AcceptorHooks): void {
     this.#established = true;
-    this.#log.info({ contexts: outcome.contexts.length, peerMaxPduLength: this.peerMaxPduLength }, 'association accepted');
+    this.#log.info({ contexts, peerMaxPduLength: this.peerMaxPduLength }, 'association accepted');
     try {
       this.#handler = hooks.onEstablished(this);
     } catch (err) {
@@ -551,15 +579,29 @@ export class Association implements PDataChannel {
     }
   }
 
+  /** (Re)starts the idle timer: from now, `idleTimeoutMs` without a byte arriving → A-ABORT. */
   #armIdle(): void {
     const idleMs = this.#options.idleTimeoutMs ?? 0;
     if (idleMs <= 0) return;
-    this.#idle.start(idleMs, () => {
-      const state = this.#fsm.state;
-      if ((state === 'Sta6' || state === 'Sta8') && !this.#handlerBusy) {
-        this.#abortWith({ source: 2, reason: 0 }, `idle for ${idleMs} ms`);
-      }
-    });
+    this.#lastProgressMs = performance.now();
+    this.#idle.start(idleMs, () => this.#onIdleExpired(idleMs));
+  }
+
+  /**
+   * The idle timer ran out: abort if no byte arrived since it was armed, else wait for the rest
+   * of the time counted from the last byte (one timer, not one per chunk).
+   */
+  #onIdleExpired(idleMs: number): void {
+    const state = this.#fsm.state;
+    // Our handler holds the reader: the socket is paused by us, so the peer cannot progress.
+    // #deliver re-arms the timer when the handler is done.
+    if ((state !== 'Sta6' && state !== 'Sta8') || this.#handlerBusy) return;
+    const quietMs = performance.now() - this.#lastProgressMs;
+    if (quietMs < idleMs) {
+      this.#idle.start(Math.max(1, Math.ceil(idleMs - quietMs)), () => this.#onIdleExpired(idleMs));
+      return;
+    }
+    this.#abortWith({ source: 2, reason: 0 }, `no data from the peer for ${idleMs} ms (idle timeout)`);
   }
 
   /**

@@ -2,14 +2,14 @@
  * The DICOM upper-layer protocol state machine: states, events, actions and the state
  * transition table of PS3.8 §9.2 (Tables 9-1 to 9-10, 2019 and later editions).
  *
- * Why hand-written: no npm library streams DICOM associations both ways without re-encoding
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores socket backpressure), so the
- * whole network layer is ours, and this machine is its core. It is kept as data (a table plus
- * one function per action) with all I/O injected through {@link FsmIo}, after the model of
- * pynetdicom's fsm.py, so every cell of Table 9-10 can be tested without sockets.
+ * The core of the network layer, kept as data (a table plus one function per action) with all
+ * I/O injected through {@link FsmIo}, after the model of pynetdicom's fsm.py, so every cell of
+ * Table 9-10 can be tested without sockets.
  */
 
-import { DicomError } from '../errors.js';
+import { DicomError, ERR_FSM_INVALID_EVENT, ERR_FSM_QUEUE_OVERFLOW } from '../errors.js';
+import type { AAbortPdu, AAssociateAcPdu, AAssociateRjPdu, AAssociateRqPdu, AReleaseRpPdu, AReleaseRqPdu, PDataTfPdu } from './pdu.js';
+import type { Pdv } from './primitives.js';
 
 /** Machine states Sta1–Sta13, PS3.8 §9.2.1, Tables 9-1 to 9-5. */
 export type State =
@@ -74,6 +74,69 @@ export interface RejectParameters {
 }
 
 /**
+ * The payload each event carries (PS3.8 §9.2.3, Table 9-10): the received PDU for a PDU
+ * event, the local user's request or response for a primitive, nothing for a transport or
+ * timer event. Evt19 carries the A-ABORT reason to send.
+ */
+export interface EventPayloads {
+  Evt1: AAssociateRqPdu;
+  Evt2: undefined;
+  Evt3: AAssociateAcPdu;
+  Evt4: AAssociateRjPdu;
+  Evt5: undefined;
+  Evt6: AAssociateRqPdu;
+  Evt7: AAssociateAcPdu;
+  Evt8: RejectParameters;
+  Evt9: Pdv[];
+  Evt10: PDataTfPdu;
+  Evt11: undefined;
+  Evt12: AReleaseRqPdu;
+  Evt13: AReleaseRpPdu;
+  Evt14: undefined;
+  /** Source and reason of our A-ABORT; omitted = service user, reason 0 (AA-1). */
+  Evt15: AbortParameters | undefined;
+  Evt16: AAbortPdu;
+  Evt17: undefined;
+  Evt18: undefined;
+  Evt19: { reason: number };
+}
+
+/** A payload map for every event: {@link EventPayloads}, or anything for table tests with tokens. */
+export type EventPayloadMap = { [E in Event]: unknown };
+
+/** The arguments after the event name: the payload, optional where the event carries none. */
+export type EventArgs<P extends EventPayloadMap, E extends Event> =
+  undefined extends P[E] ? [payload?: P[E]] : [payload: P[E]];
+
+/** What each sent PDU is built from. PS3.8 §9.3. */
+export interface PduPayloads {
+  'A-ASSOCIATE-RQ': AAssociateRqPdu;
+  'A-ASSOCIATE-AC': AAssociateAcPdu;
+  'A-ASSOCIATE-RJ': RejectParameters;
+  'P-DATA-TF': Pdv[];
+  'A-RELEASE-RQ': undefined;
+  'A-RELEASE-RP': undefined;
+  'A-ABORT': AbortParameters;
+}
+
+/** What each primitive to the local user carries. PS3.8 §7. */
+export interface IndicationPayloads {
+  'A-ASSOCIATE-indication': AAssociateRqPdu;
+  'A-ASSOCIATE-confirmation-accept': AAssociateAcPdu;
+  'A-ASSOCIATE-confirmation-reject': AAssociateRjPdu;
+  'P-DATA-indication': PDataTfPdu;
+  'A-RELEASE-indication': AReleaseRqPdu;
+  'A-RELEASE-confirmation': AReleaseRpPdu;
+  'A-ABORT-indication': AAbortPdu;
+  'A-P-ABORT-indication': AbortParameters;
+}
+
+/** The arguments of {@link FsmIo.sendPdu}: a kind and its payload, as a discriminated tuple. */
+export type SendPduArgs = { [K in PduKind]: [kind: K, payload: PduPayloads[K]] }[PduKind];
+/** The arguments of {@link FsmIo.indicate}: a kind and its payload, as a discriminated tuple. */
+export type IndicateArgs = { [K in IndicationKind]: [kind: K, payload: IndicationPayloads[K]] }[IndicationKind];
+
+/**
  * The I/O an action performs, injected so the machine is testable without sockets
  * (PS3.8 §9.2.2). Every method is called synchronously from inside an action; a method may
  * call {@link StateMachine.dispatch}, and that event is queued until the action returns.
@@ -83,7 +146,7 @@ export interface FsmIo {
   /** Issue a TRANSPORT CONNECT request (AE-1); the result comes back as Evt2 or Evt17. */
   connect(): void;
   /** Encode and send one PDU. The payload is the event's payload, or `AbortParameters` for A-ABORT. */
-  sendPdu(kind: PduKind, payload?: unknown): void;
+  sendPdu(...args: SendPduArgs): void;
   /** Close the transport connection (AE-4, AR-3, AA-2, AA-3). */
   closeTransport(): void;
   /** Start the ARTIM timer, or restart it if running; its expiry is Evt18. PS3.8 §9.1.5. */
@@ -91,12 +154,12 @@ export interface FsmIo {
   /** Stop the ARTIM timer; a no-op when it is not running. */
   stopArtim(): void;
   /** Issue a primitive to the local service user. */
-  indicate(kind: IndicationKind, payload?: unknown): void;
+  indicate(...args: IndicateArgs): void;
   /**
    * AE-6: null when the A-ASSOCIATE-RQ is acceptable to the service provider (protocol
    * version etc.), otherwise the reject triple to put into the A-ASSOCIATE-RJ.
    */
-  checkAssociateRq(rq: unknown): null | RejectParameters;
+  checkAssociateRq(rq: AAssociateRqPdu): null | RejectParameters;
 }
 
 /**
@@ -351,7 +414,9 @@ function providerAbortReason(ctx: ActionContext, payload: unknown): number {
 
 /**
  * PS3.8 Tables 9-6 to 9-9: each action's description and function (synchronous, returns the
- * next state).
+ * next state). The table is payload-agnostic: an action passes the triggering event's payload
+ * on unchanged, so the casts below restate {@link EventPayloads} for the events that lead to
+ * each action; {@link StateMachine.dispatch} checks the payload against the event.
  *
  * Payload rules: the payload given with an event passes through unchanged to the sendPdu or
  * indicate call of the action it triggers (Evt9 → sendPdu('P-DATA-TF', payload); Evt10 →
@@ -378,21 +443,21 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
     run(ctx) {
       const rq = ctx.associateRq;
       ctx.associateRq = undefined;
-      ctx.io.sendPdu('A-ASSOCIATE-RQ', rq);
+      ctx.io.sendPdu('A-ASSOCIATE-RQ', rq as AAssociateRqPdu);
       return 'Sta5';
     },
   },
   'AE-3': {
     description: 'Tell the local user the association was accepted',
     run(ctx, payload) {
-      ctx.io.indicate('A-ASSOCIATE-confirmation-accept', payload);
+      ctx.io.indicate('A-ASSOCIATE-confirmation-accept', payload as AAssociateAcPdu);
       return 'Sta6';
     },
   },
   'AE-4': {
     description: 'Tell the local user the association was rejected, then close the transport',
     run(ctx, payload) {
-      ctx.io.indicate('A-ASSOCIATE-confirmation-reject', payload);
+      ctx.io.indicate('A-ASSOCIATE-confirmation-reject', payload as AAssociateRjPdu);
       ctx.io.closeTransport();
       return 'Sta1';
     },
@@ -409,9 +474,9 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
       + 'else send A-ASSOCIATE-RJ and start ARTIM',
     run(ctx, payload) {
       ctx.io.stopArtim();
-      const reject = ctx.io.checkAssociateRq(payload);
+      const reject = ctx.io.checkAssociateRq(payload as AAssociateRqPdu);
       if (reject === null) {
-        ctx.io.indicate('A-ASSOCIATE-indication', payload);
+        ctx.io.indicate('A-ASSOCIATE-indication', payload as AAssociateRqPdu);
         return 'Sta3';
       }
       ctx.io.sendPdu('A-ASSOCIATE-RJ', reject);
@@ -422,14 +487,14 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
   'AE-7': {
     description: 'Send the A-ASSOCIATE-AC PDU',
     run(ctx, payload) {
-      ctx.io.sendPdu('A-ASSOCIATE-AC', payload);
+      ctx.io.sendPdu('A-ASSOCIATE-AC', payload as AAssociateAcPdu);
       return 'Sta6';
     },
   },
   'AE-8': {
     description: 'Send the A-ASSOCIATE-RJ PDU and start ARTIM',
     run(ctx, payload) {
-      ctx.io.sendPdu('A-ASSOCIATE-RJ', payload);
+      ctx.io.sendPdu('A-ASSOCIATE-RJ', payload as RejectParameters);
       ctx.io.startArtim();
       return 'Sta13';
     },
@@ -437,35 +502,35 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
   'DT-1': {
     description: 'Send a P-DATA-TF PDU',
     run(ctx, payload) {
-      ctx.io.sendPdu('P-DATA-TF', payload);
+      ctx.io.sendPdu('P-DATA-TF', payload as Pdv[]);
       return 'Sta6';
     },
   },
   'DT-2': {
     description: 'Pass the received P-DATA to the local user',
     run(ctx, payload) {
-      ctx.io.indicate('P-DATA-indication', payload);
+      ctx.io.indicate('P-DATA-indication', payload as PDataTfPdu);
       return 'Sta6';
     },
   },
   'AR-1': {
     description: 'Send the A-RELEASE-RQ PDU',
     run(ctx, payload) {
-      ctx.io.sendPdu('A-RELEASE-RQ', payload);
+      ctx.io.sendPdu('A-RELEASE-RQ', payload as undefined);
       return 'Sta7';
     },
   },
   'AR-2': {
     description: 'Tell the local user the peer asks to release',
     run(ctx, payload) {
-      ctx.io.indicate('A-RELEASE-indication', payload);
+      ctx.io.indicate('A-RELEASE-indication', payload as AReleaseRqPdu);
       return 'Sta8';
     },
   },
   'AR-3': {
     description: 'Tell the local user the release is confirmed, then close the transport',
     run(ctx, payload) {
-      ctx.io.indicate('A-RELEASE-confirmation', payload);
+      ctx.io.indicate('A-RELEASE-confirmation', payload as AReleaseRpPdu);
       ctx.io.closeTransport();
       return 'Sta1';
     },
@@ -473,7 +538,7 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
   'AR-4': {
     description: 'Send the A-RELEASE-RP PDU and start ARTIM',
     run(ctx, payload) {
-      ctx.io.sendPdu('A-RELEASE-RP', payload);
+      ctx.io.sendPdu('A-RELEASE-RP', payload as undefined);
       ctx.io.startArtim();
       return 'Sta13';
     },
@@ -488,14 +553,14 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
   'AR-6': {
     description: 'Pass P-DATA received while awaiting A-RELEASE-RP to the local user',
     run(ctx, payload) {
-      ctx.io.indicate('P-DATA-indication', payload);
+      ctx.io.indicate('P-DATA-indication', payload as PDataTfPdu);
       return 'Sta7';
     },
   },
   'AR-7': {
     description: 'Send a P-DATA-TF PDU while the local user has not yet answered the release',
     run(ctx, payload) {
-      ctx.io.sendPdu('P-DATA-TF', payload);
+      ctx.io.sendPdu('P-DATA-TF', payload as Pdv[]);
       return 'Sta8';
     },
   },
@@ -503,21 +568,21 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
     description: 'Release collision: tell the local user the peer asks to release too; '
       + 'the requestor goes to Sta9, the acceptor to Sta10',
     run(ctx, payload) {
-      ctx.io.indicate('A-RELEASE-indication', payload);
+      ctx.io.indicate('A-RELEASE-indication', payload as AReleaseRqPdu);
       return ctx.requestor ? 'Sta9' : 'Sta10';
     },
   },
   'AR-9': {
     description: 'Release collision, requestor side: send the A-RELEASE-RP PDU',
     run(ctx, payload) {
-      ctx.io.sendPdu('A-RELEASE-RP', payload);
+      ctx.io.sendPdu('A-RELEASE-RP', payload as undefined);
       return 'Sta11';
     },
   },
   'AR-10': {
     description: 'Release collision, acceptor side: tell the local user its release is confirmed',
     run(ctx, payload) {
-      ctx.io.indicate('A-RELEASE-confirmation', payload);
+      ctx.io.indicate('A-RELEASE-confirmation', payload as AReleaseRpPdu);
       return 'Sta12';
     },
   },
@@ -546,7 +611,7 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
   'AA-3': {
     description: 'Tell the local user the peer aborted, then close the transport',
     run(ctx, payload) {
-      ctx.io.indicate('A-ABORT-indication', payload);
+      ctx.io.indicate('A-ABORT-indication', payload as AAbortPdu);
       ctx.io.closeTransport();
       return 'Sta1';
     },
@@ -599,10 +664,7 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
   },
 };
 
-/** Error code of an event dispatched in a state where Table 9-10 has no entry (our bug). */
-export const ERR_FSM_INVALID_EVENT = 'ERR_DICOM_FSM_INVALID_EVENT';
-/** Error code of a re-entrant dispatch loop that outgrew {@link MAX_QUEUED_EVENTS} (our bug). */
-export const ERR_FSM_QUEUE_OVERFLOW = 'ERR_DICOM_FSM_QUEUE_OVERFLOW';
+export { ERR_FSM_INVALID_EVENT, ERR_FSM_QUEUE_OVERFLOW } from '../errors.js';
 /** Most events that may wait while an action runs; more means an io loop, a programmer error. */
 export const MAX_QUEUED_EVENTS = 64;
 
@@ -627,7 +689,7 @@ export interface StateMachineOptions {
  * events enter only through {@link StateMachine.dispatch}, which runs the action that
  * {@link TRANSITIONS} names for (state, event) through the injected {@link FsmIo}.
  */
-export class StateMachine {
+export class StateMachine<P extends EventPayloadMap = EventPayloads> {
   readonly #ctx: { io: FsmIo; requestor: boolean; event: Event; associateRq: unknown };
   readonly #onTransition: ((transition: Transition) => void) | undefined;
   #state: State = 'Sta1';
@@ -660,7 +722,8 @@ export class StateMachine {
    *   {@link ERR_FSM_QUEUE_OVERFLOW}; both are programmer errors. An exception thrown by an io
    *   method also propagates, leaving the state unchanged.
    */
-  dispatch(event: Event, payload?: unknown): void {
+  dispatch<E extends Event>(event: E, ...args: EventArgs<P, E>): void {
+    const payload: unknown = args[0];
     if (this.#running) {
       if (this.#queue.length >= MAX_QUEUED_EVENTS) {
         throw new DicomError(ERR_FSM_QUEUE_OVERFLOW,

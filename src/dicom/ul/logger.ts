@@ -2,8 +2,6 @@
  * The logging surface the DICOM layer needs: a structural subset of pino's `Logger`, so the
  * bridge can pass its pino instance while the DICOM layer stays free of the dependency and
  * tests can pass {@link noopLogger}.
- *
- * Why hand-written: it is an interface, not an implementation; pino itself is the library.
  */
 
 /** A pino-compatible structured logger: `(context object, message)` plus child loggers. */

@@ -1,12 +1,8 @@
 /**
  * Association negotiation as pure functions: what the acceptor answers to an A-ASSOCIATE-RQ,
- * what the requestor reads from an A-ASSOCIATE-AC, and readable texts for reject and abort
- * codes (PS3.8 §9.3.2–9.3.4, §9.3.8; PS3.7 Annex D.3.3). Modelled on pynetdicom's
+ * and what the requestor reads from an A-ASSOCIATE-AC (PS3.8 §9.3.2–9.3.4; PS3.7 Annex
+ * D.3.3); the reject and abort texts are in reasons.ts. Modelled on pynetdicom's
  * presentation.py, kept free of sockets and timers so every case is a unit test.
- *
- * Why hand-written: negotiation is part of the DICOM upper layer, for which no npm library
- * streams both ways without re-encoding (dcmjs-dimse re-encodes every dataset and ignores
- * backpressure); the rules are short and standard-defined.
  */
 import type { AcceptedContext } from './primitives.js';
 import { DICOM_APPLICATION_CONTEXT } from './pdu.js';
@@ -156,44 +152,5 @@ export function readAssociateAc(
   return { contexts, peerMaxPduLength: ac.userInformation.maxPduLength ?? 0 };
 }
 
-const REJECT_SOURCE_TEXT: Readonly<Record<number, string>> = {
-  1: 'service user',
-  2: 'service provider (ACSE)',
-  3: 'service provider (presentation)',
-};
-
-const REJECT_REASON_TEXT: Readonly<Record<number, Readonly<Record<number, string>>>> = {
-  1: { 1: 'no reason given', 2: 'application context name not supported', 3: 'calling AE title not recognised', 7: 'called AE title not recognised' },
-  2: { 1: 'no reason given', 2: 'protocol version not supported' },
-  3: { 1: 'temporary congestion', 2: 'local limit exceeded' },
-};
-
-/**
- * Human text for an A-ASSOCIATE-RJ, e.g. "association rejected (permanent) by the service
- * user: called AE title not recognised". PS3.8 §9.3.4, Table 9-21.
- */
-export function rejectText(result: number, source: number, reason: number): string {
-  const kind = result === 1 ? 'permanent' : result === 2 ? 'transient' : `result ${result}`;
-  const by = REJECT_SOURCE_TEXT[source] ?? `source ${source}`;
-  const why = REJECT_REASON_TEXT[source]?.[reason] ?? `reason ${reason}`;
-  return `association rejected (${kind}) by the ${by}: ${why}`;
-}
-
-const ABORT_REASON_TEXT: Readonly<Record<number, string>> = {
-  0: 'reason not specified',
-  1: 'unrecognised PDU',
-  2: 'unexpected PDU',
-  4: 'unrecognised PDU parameter',
-  5: 'unexpected PDU parameter',
-  6: 'invalid PDU parameter value',
-};
-
-/**
- * Human text for an A-ABORT, e.g. "association aborted by the service provider: unexpected
- * PDU". The reason is significant only for the provider source. PS3.8 §9.3.8, Table 9-26.
- */
-export function abortText(source: number, reason: number): string {
-  if (source === 0) return 'association aborted by the service user';
-  if (source === 2) return `association aborted by the service provider: ${ABORT_REASON_TEXT[reason] ?? `reason ${reason}`}`;
-  return `association aborted (source ${source}, reason ${reason})`;
-}
+/** Re-exported: the texts live in reasons.ts. */
+export { abortText, rejectText } from './reasons.js';

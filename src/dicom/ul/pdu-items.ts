@@ -2,9 +2,7 @@
  * Codecs for the items and sub-items carried in the variable field of A-ASSOCIATE-RQ/AC PDUs
  * (PS3.8 §9.3.2–9.3.3, PS3.7 Annex D.3.3).
  *
- * Why hand-written: no npm library decodes and encodes PS3.8 PDUs without also owning the socket
- * and re-encoding every dataset (dcmjs-dimse does both and ignores backpressure), and the item
- * layer must check every length against its parent so a hostile peer cannot make us read past
+ * Every item length is checked against its parent, so a hostile peer cannot make us read past
  * an item or allocate on its say-so.
  *
  * All integers are big-endian (PS3.8 §9.3.1). Item header: type (1 byte), reserved or

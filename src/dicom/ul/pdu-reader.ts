@@ -3,10 +3,8 @@
  * backpressure. Modelled on ws's lib/receiver.js: a `Writable` that keeps the chunks it is
  * given and consumes exactly n bytes at a time.
  *
- * Why hand-written: no npm library streams the DICOM upper layer both ways without
- * re-encoding (dcmjs-dimse re-encodes datasets and ignores backpressure). This reader checks
- * each PDU's type and declared length from its 6-byte header before buffering the body, so a
- * peer cannot make us hold more than one PDU of the size we announced.
+ * It checks each PDU's type and declared length from its 6-byte header before buffering the
+ * body, so a peer cannot make us hold more than one PDU of the size we announced.
  */
 import { Writable } from 'node:stream';
 import { PduDecodeError } from '../errors.js';

@@ -2,19 +2,12 @@
  * Writes PDUs to a socket, honouring backpressure (PS3.8 §9.3). Modelled on ws's
  * lib/sender.js: a P-DATA-TF goes out corked as its header, each PDV header and each payload
  * buffer as given, never concatenated, and a full socket buffer is waited out on 'drain'.
- *
- * Why hand-written: no npm library streams the DICOM upper layer both ways without
- * re-encoding; dcmjs-dimse's P-DATA sender ignores `write()`'s return value and copies
- * payloads into one buffer.
  */
 import type { Writable } from 'node:stream';
-import { DicomError } from '../errors.js';
+import { DicomError, ERR_CONNECTION_CLOSED } from '../errors.js';
 import type { Pdv } from './primitives.js';
 import { encodePdu, encodePduHeader, encodePdvHeader, pDataTfBodyLength } from './pdu.js';
 import type { PDataTfPdu, Pdu } from './pdu.js';
-
-/** Error code when the transport closes before a PDU could be handed to it. */
-export const ERR_CONNECTION_CLOSED = 'ERR_DICOM_CONNECTION_CLOSED';
 
 /** Sends PDUs on one transport connection. PS3.8 §9.3. */
 export class PduWriter {

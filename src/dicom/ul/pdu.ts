@@ -1,10 +1,8 @@
 /**
  * The seven PS3.8 upper-layer PDUs: types, decoders and encoders (PS3.8 §9.3).
  *
- * Why hand-written: no npm library streams DICOM both ways without re-encoding (dcmjs-dimse
- * decodes and re-encodes every dataset and ignores backpressure). Here P-DATA-TF decodes into
- * views of the PDU buffer, so dataset bytes are never copied on the way to disk, and every
- * length field is checked against its parent before it is trusted.
+ * P-DATA-TF decodes into views of the PDU buffer, so dataset bytes are never copied on the way
+ * to disk, and every length field is checked against its parent before it is trusted.
  *
  * Every PDU starts with the same 6-byte header (PS3.8 §9.3.1): PDU type (1), reserved (1),
  * PDU length (4, big-endian, counts the bytes after the header). The decoders below take the

@@ -2,9 +2,6 @@
  * The association requestor: connects, proposes presentation contexts and hands back an
  * established association (PS3.8 §7.1, requestor side of Table 9-10). Used by the
  * C-ECHO/C-STORE SCU.
- *
- * Why hand-written: no npm library streams the DICOM upper layer both ways without
- * re-encoding (dcmjs-dimse decodes and re-encodes every dataset and ignores backpressure).
  */
 import { Association } from './association.js';
 import type { Logger } from './logger.js';

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DicomError } from '../../../../src/dicom/errors.js';
-import { type CommandSet, DimseProtocolError, decodeCommand, encodeCommand } from '../../../../src/dicom/dimse/command.js';
+import { DimseProtocolError } from '../../../../src/dicom/errors.js';
+import { type CommandSet, decodeCommand, encodeCommand } from '../../../../src/dicom/dimse/command.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/#[^\n]*/g, '').replace(/\s+/g, ''), 'hex');
 

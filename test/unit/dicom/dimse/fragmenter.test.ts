@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { DimseProtocolError } from '../../../../src/dicom/dimse/command.js';
+import { DimseProtocolError } from '../../../../src/dicom/errors.js';
 import {
   PDV_ITEM_OVERHEAD,
   UNLIMITED_SEND_PDU_LENGTH,

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DimseProtocolError, NO_DATASET, decodeCommand, encodeCommand } from '../../../../src/dicom/dimse/command.js';
+import { DimseProtocolError } from '../../../../src/dicom/errors.js';
+import { NO_DATASET, decodeCommand, encodeCommand } from '../../../../src/dicom/dimse/command.js';
 import {
   COMMAND_FIELD,
   buildEchoRq,

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DimseProtocolError, NO_DATASET, encodeCommand } from '../../../../src/dicom/dimse/command.js';
+import { DimseProtocolError } from '../../../../src/dicom/errors.js';
+import { NO_DATASET, encodeCommand } from '../../../../src/dicom/dimse/command.js';
 import { buildEchoRq, buildStoreRq } from '../../../../src/dicom/dimse/messages.js';
 import { DimseReassembler, type DimseEvent } from '../../../../src/dicom/dimse/reassembler.js';
 import { commandPdvs, dataPdvs } from '../../../support/fake-channel.js';

@@ -83,8 +83,9 @@ describe('acceptor stats', () => {
     assert.equal(acceptor.stats.ended.aborted, 1);
   });
 
-  it('names unknown reject triples by their numbers', () => {
+  it('names the reject reasons of PS3.8 Table 9-21, and others by their numbers', () => {
     assert.equal(rejectReasonKey({ result: 2, source: 3, reason: 2 }), 'local-limit-exceeded');
-    assert.equal(rejectReasonKey({ result: 2, source: 3, reason: 1 }), 'result-2-source-3-reason-1');
+    assert.equal(rejectReasonKey({ result: 2, source: 3, reason: 1 }), 'temporary-congestion');
+    assert.equal(rejectReasonKey({ result: 1, source: 1, reason: 9 }), 'result-1-source-1-reason-9');
   });
 });

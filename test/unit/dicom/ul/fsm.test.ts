@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 
 import {
   ACTIONS, ERR_FSM_INVALID_EVENT, StateMachine, TRANSITIONS,
-  type ActionName, type Event, type FsmIo, type IndicationKind, type PduKind,
+  type ActionName, type Event, type EventPayloadMap, type FsmIo, type IndicationKind, type PduKind,
   type RejectParameters, type State, type Transition,
 } from '../../../../src/dicom/ul/fsm.js';
 import { DicomError } from '../../../../src/dicom/errors.js';
@@ -278,11 +278,11 @@ function expectedCalls(effects: string, payload: unknown): Call[] {
 }
 
 /** A machine driven to `state` through legal events, with its io record cleared. */
-function machineIn(state: State): { fsm: StateMachine; io: FakeIo; transitions: Transition[] } {
+function machineIn(state: State): { fsm: StateMachine<EventPayloadMap>; io: FakeIo; transitions: Transition[] } {
   const io = new FakeIo();
   const transitions: Transition[] = [];
   const { requestor, path } = SETUP[state];
-  const fsm = new StateMachine(io, { requestor, onTransition: (t) => transitions.push(t) });
+  const fsm = new StateMachine<EventPayloadMap>(io, { requestor, onTransition: (t) => transitions.push(t) });
   for (const event of path) fsm.dispatch(event, event === 'Evt1' ? ASSOCIATE_RQ : { setup: event });
   assert.equal(fsm.state, state, `setup path did not reach ${state}`);
   io.calls.length = 0;
@@ -383,7 +383,7 @@ describe('actions: details beyond the grid', () => {
 
   it('a whole normal association, requestor side', () => {
     const io = new FakeIo();
-    const fsm = new StateMachine(io, { requestor: true });
+    const fsm = new StateMachine<EventPayloadMap>(io, { requestor: true });
     const ac = { pdu: 'AC' };
     const pdata = { pdvs: 1 };
     const rp = { pdu: 'RP' };
@@ -408,7 +408,7 @@ describe('actions: details beyond the grid', () => {
   });
 
   it('a name that is not an event, even an inherited property name, throws', () => {
-    const fsm = new StateMachine(new FakeIo(), { requestor: true });
+    const fsm = new StateMachine<EventPayloadMap>(new FakeIo(), { requestor: true });
     for (const name of ['constructor', '__proto__', 'toString', 'Evt20']) {
       assert.throws(() => fsm.dispatch(name as Event), isInvalidEventError);
     }
@@ -449,7 +449,7 @@ describe('release collision (AR-8 to AR-10) depends on the side', () => {
   it('acceptor: Sta7 → AR-8 → Sta10 → AR-10 → Sta12 → AR-4 → Sta13 → AR-5 → Sta1', () => {
     const io = new FakeIo();
     const transitions: Transition[] = [];
-    const fsm = new StateMachine(io, { requestor: false, onTransition: (t) => transitions.push(t) });
+    const fsm = new StateMachine<EventPayloadMap>(io, { requestor: false, onTransition: (t) => transitions.push(t) });
     for (const event of ['Evt5', 'Evt6', 'Evt7', 'Evt11'] as const) fsm.dispatch(event);
     assert.equal(fsm.state, 'Sta7');
     io.calls.length = 0;
@@ -501,7 +501,7 @@ describe('dispatch runs each event to completion', () => {
 
   it('queued events run in order, and a synchronous connect completes through Evt2', () => {
     const io = new FakeIo();
-    const fsm = new StateMachine(io, { requestor: true });
+    const fsm = new StateMachine<EventPayloadMap>(io, { requestor: true });
     io.onCall = (call) => {
       if (call[0] === 'connect') fsm.dispatch('Evt2');
       if (call[0] === 'sendPdu' && call[1] === 'A-ASSOCIATE-RQ') {
