@@ -272,7 +272,7 @@ export function bridgeMetricFamilies(input: MetricsInput): MetricFamily[] {
       { labels: { how: 'aborted' }, value: a.ended.aborted },
       { labels: { how: 'closed' }, value: a.ended.closed },
     ]),
-    counter('connections_refused_total', 'TCP connections dropped at once because too many were open.', [{ value: a.connectionsRefused }]),
+    counter('connections_refused_total', 'TCP connections closed before their association request: beyond the socket ceiling, or the oldest silent one dropped for a newcomer.', [{ value: a.connectionsRefused }]),
     gauge('associations_active', 'DICOM associations open now.', [{ value: status.activeAssociations }]),
     gauge('receiver_listening', '1 while the DICOM receiver listens, else 0 (also 0 when receiving is off).', [{ value: status.receiving.listening ? 1 : 0 }]),
     counter('instances_received_total', 'DICOM instances received and staged.', [{ value: counts.instancesReceived }]),

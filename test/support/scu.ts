@@ -2,7 +2,8 @@
  * Our own C-STORE/C-ECHO SCU (src/dicom) for tests that must send bytes no real peer would
  * send as they are, e.g. a dataset that carries file meta elements.
  */
-import { cEcho, DimseServiceUser } from '../../src/dicom/dimse/echo.js';
+import { cEcho } from '../../src/dicom/dimse/echo.js';
+import { DimseServiceUser } from '../../src/dicom/dimse/service-user.js';
 import { cStore, type CStoreResult } from '../../src/dicom/dimse/store.js';
 import { requestAssociation, type RequestorAssociation } from '../../src/dicom/ul/requestor.js';
 import { testLogger } from './bridge-harness.js';

@@ -3,7 +3,7 @@
  * service user attached, and a record of how the peer ended it, so callers can tell "the PACS
  * aborted" from their own abort when wording a failure.
  */
-import { DimseServiceUser } from '../../dicom/dimse/echo.js';
+import { DimseServiceUser } from '../../dicom/dimse/service-user.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { CloseReason } from '../../dicom/ul/primitives.js';
 import { requestAssociation, type ProposedContext, type RequestorAssociation } from '../../dicom/ul/requestor.js';

@@ -10,12 +10,19 @@
  * module only plans and orchestrates; the bytes go through the repo's own requestor and
  * cStore, which send exactly the bytes read, one PDU at a time.
  */
-import { ERR_ASSOCIATION_CLOSED } from '../../dicom/dimse/echo.js';
 import { describeStatus, formatStatus, statusCategory, STATUS_PROCESSING_FAILURE, STATUS_SOP_CLASS_NOT_SUPPORTED } from '../../dicom/dimse/status.js';
 import { cStore } from '../../dicom/dimse/store.js';
-import { AssociationAbortedError, AssociationRejectedError, DicomError, DicomTimeoutError } from '../../dicom/errors.js';
+import {
+  AssociationAbortedError,
+  AssociationRejectedError,
+  DicomError,
+  DicomTimeoutError,
+  ERR_ASSOCIATION_CLOSED,
+  ERR_CONNECT,
+  ERR_NOT_ESTABLISHED,
+} from '../../dicom/errors.js';
 import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxInfo } from '../../dicom/part10/transfer-syntax.js';
-import { ERR_CONNECT, ERR_NOT_ESTABLISHED } from '../../dicom/ul/association.js';
+import { rejectReasonText } from '../../dicom/ul/reasons.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { CloseReason } from '../../dicom/ul/primitives.js';
 import type { ProposedContext, RequestorAssociation } from '../../dicom/ul/requestor.js';
@@ -207,17 +214,6 @@ function resultText(status: number, errorComment: string | undefined): string {
   }
 }
 
-const REJECT_WHY: Readonly<Record<number, Readonly<Record<number, string>>>> = {
-  1: {
-    1: 'no reason given',
-    2: 'application context not supported',
-    3: 'calling AE title not recognised',
-    7: 'called AE title not recognised',
-  },
-  2: { 1: 'no reason given', 2: 'protocol version not supported' },
-  3: { 1: 'temporary congestion', 2: 'local limit exceeded' },
-};
-
 /**
  * Why an association could not be opened or used, as one line for an administrator, and
  * whether retrying later can help. Branches on error classes and codes only. `timeoutMs` is the
@@ -227,7 +223,7 @@ export function explainAssociationError(err: unknown, target: SendTarget, timeou
   const where = `${target.host}:${target.port}`;
   if (err instanceof AssociationRejectedError) {
     const kind = err.result === 2 ? 'transient' : 'permanent';
-    let why = REJECT_WHY[err.source]?.[err.reason] ?? `source ${err.source}, reason ${err.reason}`;
+    let why = rejectReasonText(err.source, err.reason) ?? `source ${err.source}, reason ${err.reason}`;
     if (err.source === 1 && err.reason === 7) why += ` ("${target.calledAeTitle}")`;
     if (err.source === 1 && err.reason === 3) why += ` ("${target.callingAeTitle}")`;
     if (err.source === 1 && err.reason === 1) why += '; the PACS may accept none of the proposed SOP classes and transfer syntaxes';

@@ -12,8 +12,6 @@ import { STATUS_PROCESSING_FAILURE, STATUS_SUCCESS, describeStatus } from './sta
 import { VERIFICATION_SOP_CLASS } from './sop-classes.js';
 
 /** Re-exported for existing importers: the service user lives in service-user.ts, the code in errors.ts. */
-export { DimseServiceUser } from './service-user.js';
-export { ERR_ASSOCIATION_CLOSED } from '../errors.js';
 
 /** The DIMSE status carried by an error thrown from a handler, or 0x0110 processing failure. */
 export function statusOfError(err: unknown): number {

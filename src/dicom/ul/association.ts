@@ -39,7 +39,6 @@ import { Timer } from './timers.js';
 export const SOCKET_HIGH_WATER_MARK = 1 << 20;
 
 /** Re-exported for existing importers; the codes live in errors.ts. */
-export { ERR_CONNECT, ERR_NOT_ESTABLISHED } from '../errors.js';
 
 /** States in which P-DATA may be sent: Sta6 (DT-1) and Sta8 (AR-7). PS3.8 Table 9-10. */
 const CAN_SEND_PDATA: ReadonlySet<State> = new Set<State>(['Sta6', 'Sta8']);

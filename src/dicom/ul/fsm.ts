@@ -664,7 +664,6 @@ export const ACTIONS: Readonly<Record<ActionName, Action>> = {
   },
 };
 
-export { ERR_FSM_INVALID_EVENT, ERR_FSM_QUEUE_OVERFLOW } from '../errors.js';
 /** Most events that may wait while an action runs; more means an io loop, a programmer error. */
 export const MAX_QUEUED_EVENTS = 64;
 

@@ -153,4 +153,3 @@ export function readAssociateAc(
 }
 
 /** Re-exported: the texts live in reasons.ts. */
-export { abortText, rejectText } from './reasons.js';

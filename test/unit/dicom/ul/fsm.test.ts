@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import {
-  ACTIONS, ERR_FSM_INVALID_EVENT, StateMachine, TRANSITIONS,
+  ACTIONS, StateMachine, TRANSITIONS,
   type ActionName, type Event, type EventPayloadMap, type FsmIo, type IndicationKind, type PduKind,
   type RejectParameters, type State, type Transition,
 } from '../../../../src/dicom/ul/fsm.js';
-import { DicomError } from '../../../../src/dicom/errors.js';
+import { DicomError, ERR_FSM_INVALID_EVENT } from '../../../../src/dicom/errors.js';
 import { MAX_TIMER_MS, Timer } from '../../../../src/dicom/ul/timers.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  abortText, checkAssociateRq, negotiateAsAcceptor, readAssociateAc, rejectText,
-} from '../../../../src/dicom/ul/negotiation.js';
+import { checkAssociateRq, negotiateAsAcceptor, readAssociateAc } from '../../../../src/dicom/ul/negotiation.js';
+import { abortText, rejectText } from '../../../../src/dicom/ul/reasons.js';
 import type { AcceptorPolicy, ContextDecision } from '../../../../src/dicom/ul/negotiation.js';
 import type { AAssociateAcPdu, AAssociateRqPdu } from '../../../../src/dicom/ul/pdu.js';
 import { ASSOCIATE_AC, ASSOCIATE_RQ_ECHO, ASSOCIATE_RQ_STORE } from '../../../fixtures/pdus.js';
