@@ -1,5 +1,5 @@
 /**
- * The bridge's monitoring figures (issue 5 point 6): cumulative counts kept while it runs, and
+ * The bridge's monitoring figures (README "/metrics"): cumulative counts kept while it runs, and
  * their rendering in the Prometheus text exposition format 0.0.4 for `GET /metrics`.
  *
  * Why no library: prom-client (15.x, Node 20 fine) brings @opentelemetry/api and tdigest, a

@@ -1,5 +1,5 @@
 /**
- * What an administrator checks first (issue 4's status strip, issue 5's health): is the
+ * What an administrator checks first (the GUI's status strip, /health): is the
  * bridge receiving and sending, what is waiting, what failed, how much disk is left.
  */
 import { readdir, statfs } from 'node:fs/promises';

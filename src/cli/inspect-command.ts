@@ -1,5 +1,5 @@
 /**
- * `dicombridge inspect FILE|DIR [--json]` (issue 5 point 8): answers the manual's most common
+ * `dicombridge inspect FILE|DIR [--json]` (README "inspect"): answers the manual's most common
  * question, "why were the CRYPE IDs not detected?", before any data is sent.
  */
 import type { Config } from '../config/schema.js';

@@ -1,5 +1,5 @@
 /**
- * `dicombridge -i | -u [--dry-run] [--config PATH] [--user NAME]` (SPEC §6, issue 5): install
+ * `dicombridge -i | -u [--dry-run] [--config PATH] [--user NAME]` (SPEC §6): install
  * or uninstall the operating-system service. Planning is pure (src/service/); this only
  * gathers the facts of this installation and prints or carries out the plan.
  */

@@ -1,5 +1,5 @@
 /**
- * The admin GUI's HTTP server (SPEC §7, issue 4), on `gui.host:gui.port` (loopback by
+ * The admin GUI's HTTP server (SPEC §7), on `gui.host:gui.port` (loopback by
  * default). Node's own `http` module: the GUI has a handful of JSON routes plus three static
  * files, so a framework would add more than it saves (STYLE.md §9 allows it "if it stays
  * tiny"). Every request passes the RequestGuard (Host, Origin, password, token) first.
@@ -82,7 +82,7 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
     ['/api/settings/validate', new Map([['POST', validateSettings]])],
     ['/api/echo', new Map([['POST', postEcho]])],
     ['/api/folders', new Map([['GET', getFolders]])],
-    // Monitoring (issue 5): readiness and Prometheus metrics, behind the same guard.
+    // Monitoring: readiness and Prometheus metrics, behind the same guard.
     ['/health', new Map([['GET', health.health]])],
     ['/metrics', new Map([['GET', health.metrics]])],
   ]);

@@ -1,6 +1,6 @@
 /**
  * Finds every element, at any nesting depth, whose text contains `CRID#` (any case), for
- * `dicombridge inspect` (SPEC §1 "Receiver IDs", issue 5 point 8): when the CRYPE IDs sit in
+ * `dicombridge inspect` (SPEC §1 "Receiver IDs"): when the CRYPE IDs sit in
  * another element than the configured one, or inside a sequence where the bridge does not
  * look, the administrator sees where they are. Walks the dataset's full tree (PS3.5 §7.1
  * element encodings, §7.5 sequences and items of defined and undefined length, §A.4

@@ -1,5 +1,5 @@
 /**
- * Output of `dicombridge inspect` (issue 5 point 8): plain text for a terminal and JSON for
+ * Output of `dicombridge inspect`: plain text for a terminal and JSON for
  * scripts. Every untrusted string in an InspectReport is already terminal-safe (safe-text.ts);
  * the target path given on the command line is escaped here. Hand-written: a few aligned lines,
  * no table library needed.

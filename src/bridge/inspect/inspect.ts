@@ -1,5 +1,5 @@
 /**
- * `dicombridge inspect FILE|DIR` (issue 5 point 8), the answer to "CRYPE IDs not detected": reads
+ * `dicombridge inspect FILE|DIR`, the answer to "CRYPE IDs not detected": reads
  * Part 10 files the way the bridge would receive and zip them and tells, per study, the naming
  * attributes, the IDs found in the configured element (SPEC §1 "Receiver IDs"), every other
  * element holding `CRID#` text (at any depth), and the ZIP name and inbox the study would get.

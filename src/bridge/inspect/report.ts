@@ -1,5 +1,5 @@
 /**
- * The shape of an `inspect` report (issue 5 point 8): per study, what the bridge would take
+ * The shape of an `inspect` report: per study, what the bridge would take
  * and make of the files; stable, because `--json` prints it.
  */
 /** The inboxes a study can end in (SPEC §1, §3). */

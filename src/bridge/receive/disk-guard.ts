@@ -1,5 +1,5 @@
 /**
- * Disk space guard (issue 5 point 5, SPEC §1): below the `minFreeDiskMegabytes` threshold the
+ * Disk space guard (SPEC §1, README "Disk guard"): below the `minFreeDiskMegabytes` threshold the
  * receiver refuses C-STOREs with "out of resources" (PS3.4 Table B.2-1, status A700) before it
  * writes a byte, instead of filling the disk and leaving half files; once space returns the
  * next C-STORE is accepted again, with no restart.

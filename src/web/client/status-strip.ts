@@ -1,5 +1,5 @@
 /**
- * The status strip at the top of the page: what an administrator checks first (issue 4 §4).
+ * The status strip at the top of the page: what an administrator checks first (SPEC §7).
  * Filled from GET /api/status and every `status` event; each item is a `[data-status]` child
  * of #status whose text is set with textContent only.
  */

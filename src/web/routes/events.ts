@@ -1,5 +1,5 @@
 /**
- * GET /api/events: Server-Sent Events for the live page (issue 4: "live update as rows are
+ * GET /api/events: Server-Sent Events for the live page ("live update as rows are
  * added"). One stream per open page: `logbook` for each new log book row, `status` on connect
  * and every 2 s, `settings` after a save. SSE needs no library and reconnects by itself.
  */

@@ -1,5 +1,5 @@
 /**
- * GET /health and GET /metrics on the admin GUI's server (issue 5 point 6), for a service
+ * GET /health and GET /metrics on the admin GUI's server, for a service
  * monitor and for Prometheus.
  *
  * `/health` answers 200 `{ "status": "ready", "checks": [...] }` or 503 `{ "status": "not

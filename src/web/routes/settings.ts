@@ -1,5 +1,5 @@
 /**
- * GET/PUT /api/settings and POST /api/settings/validate (issue 4, Settings tab). The GUI sees
+ * GET/PUT /api/settings and POST /api/settings/validate (SPEC §7, Settings tab). The GUI sees
  * every setting except the password, gets each rule as a hint, and a refused save answers
  * with the key and rule of every problem so the page can show them next to the fields.
  */
