@@ -3,9 +3,8 @@
  * understands (SPEC §2: `dicombridge echo` and the GUI's "test connection").
  * PS3.4 Annex A (Verification SOP Class), PS3.7 §9.1.5 (C-ECHO).
  *
- * Why hand-written: no npm library streams DICOM networking both ways without re-encoding
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores socket backpressure); this
- * module only puts the repo's own requestor and cEcho together and words their errors.
+ * It puts the DICOM layer's requestor and cEcho together (src/dicom/README.md says why that
+ * layer is our own) and words their errors.
  */
 import { performance } from 'node:perf_hooks';
 import { cEcho } from '../../dicom/dimse/echo.js';

@@ -5,10 +5,9 @@
  * association failure into one readable, retry-classified {@link SendError}.
  * PS3.4 Annex B (Storage Service Class), PS3.7 §9.1.1 (C-STORE), PS3.8 §7.1 and §9.3.2.2.
  *
- * Why hand-written: no npm library streams DICOM networking both ways without re-encoding
- * (dcmjs-dimse decodes and re-encodes every dataset and ignores socket backpressure). This
- * module only plans and orchestrates; the bytes go through the repo's own requestor and
- * cStore, which send exactly the bytes read, one PDU at a time.
+ * This module only plans and orchestrates; the bytes go through the DICOM layer's requestor
+ * and cStore (src/dicom/README.md says why that layer is our own), which send exactly the
+ * bytes read, one PDU at a time.
  */
 import { describeStatus, formatStatus, statusCategory, STATUS_PROCESSING_FAILURE, STATUS_SOP_CLASS_NOT_SUPPORTED } from '../../dicom/dimse/status.js';
 import { cStore } from '../../dicom/dimse/store.js';
