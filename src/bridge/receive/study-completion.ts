@@ -18,7 +18,7 @@ import { buildZipName } from '../naming/zip-name.js';
 import type { StorageLayout } from '../storage-layout.js';
 import { isoDate, studyFields } from '../study-fields.js';
 import type { StagedStudy } from '../study/tracker.js';
-import { publishZip } from '../zip/publish.js';
+import { publishZip } from '../publish-zip.js';
 import { zipStagedStudy, type ZippedStudy } from '../zip/study-zipper.js';
 
 /** Reported to listeners (GUI, tests) after each study. */

@@ -7,15 +7,14 @@
  * fate. A ZIP that cannot be opened for now (busy, network drive) is retried like a refused
  * connection. ZIPs are handled one at a time; a ZIP claimed before a crash is sent again at start.
  */
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, unlink } from 'node:fs/promises';
 import { statusCategory } from '../../dicom/dimse/status.js';
 import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
 import { TAGS } from '../../dicom/part10/tags.js';
 import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
-import { fsyncDir } from '../durable-fs.js';
+import { publishZip } from '../publish-zip.js';
 import { noteFailedMove } from '../housekeeping/failed-moves.js';
 import { SerialQueue } from '../serial-queue.js';
 import type { StorageLayout } from '../storage-layout.js';
@@ -288,49 +287,17 @@ export class OutboxSender {
   }
 
   /**
-   * Moves the ZIP to Outbox_Failed under its original name, or a distinct one if taken: a
-   * hard link fails on an existing name, so nothing there is ever overwritten. Where links are
-   * not supported (some network and FAT drives) the name is reserved by an exclusive create.
+   * Moves the ZIP to Outbox_Failed under its original name, or a distinct copy name if taken
+   * (publish-zip.ts: nothing there is ever overwritten).
    */
   private async moveToFailed(claimedPath: string, zipName: string): Promise<string> {
     const folder = this.deps.layout.outboxFailed;
     await mkdir(folder, { recursive: true });
-    const stem = zipName.replace(/\.zip$/i, '');
-    for (let n = 1; ; n += 1) {
-      const target = join(folder, n === 1 ? zipName : `${stem} (${n}).zip`);
-      if (!(await placeWithoutOverwrite(claimedPath, target))) continue;
-      await fsyncDir(folder);
-      noteFailedMove(this.deps, 'Outbox_Failed', target);
-      return target;
-    }
+    const { path, cleanupError } = await publishZip(claimedPath, folder, zipName, { fsync: true });
+    if (cleanupError) this.deps.log.error({ err: cleanupError, path }, 'the ZIP is in Outbox_Failed, but its claimed copy could not be removed or the folder not flushed');
+    noteFailedMove(this.deps, 'Outbox_Failed', path);
+    return path;
   }
-}
-
-/** Link errors that mean "this file system has no hard links", not "this name is taken". */
-const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
-
-/**
- * Moves `from` to `to` unless `to` exists (false then). link+unlink fails on an existing name;
- * the fallback reserves the name with an exclusive create and renames over the empty file.
- */
-async function placeWithoutOverwrite(from: string, to: string): Promise<boolean> {
-  try {
-    await link(from, to);
-    await unlink(from);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    if (code === undefined || !NO_LINKS.has(code)) throw err;
-  }
-  try {
-    await (await open(to, 'wx')).close();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  await rename(from, to);
-  return true;
 }
 
 function emptyProgress(): Progress {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { copyFile, link, mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { publishZip, type PublishFs } from '../../../../src/bridge/zip/publish.js';
-import { removeDir, tempDir } from '../../../support/bridge-harness.js';
+import { publishZip, type PublishFs } from '../../../src/bridge/publish-zip.js';
+import { removeDir, tempDir } from '../../support/bridge-harness.js';
 
 const NAME = 'DOE, John_1970-01-01_M_2020-01-01_CT_1.2.3.zip';
 const NODE_FS: PublishFs = { link, copyFile, unlink };

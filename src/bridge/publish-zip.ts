@@ -1,6 +1,7 @@
 /**
- * Puts a finished ZIP into its inbox under its name (SPEC §1): atomically, and never over a
- * file that is already there — not even one that appeared after the name was chosen. A rename
+ * Puts a ZIP into a watched folder under its name — a finished study into its inbox (SPEC §1),
+ * a failed Outbox ZIP into Outbox_Failed (SPEC §2): atomically, and never over a file that is
+ * already there — not even one that appeared after the name was chosen. A rename
  * replaces an existing name, so the name is taken with a hard link, which fails with EEXIST;
  * the next copy name is then tried. Where the file system has no hard links (FAT, exFAT, some
  * network shares) the ZIP is copied with COPYFILE_EXCL instead, fsynced, then the temporary
@@ -9,8 +10,8 @@
 import { constants } from 'node:fs';
 import { copyFile, link, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir } from '../durable-fs.js';
-import { copyZipName, MAX_COPIES, ZipNameError } from '../naming/zip-name.js';
+import { fsyncDir } from './durable-fs.js';
+import { copyZipName, MAX_COPIES, ZipNameError } from './naming/zip-name.js';
 
 /** The file operations publishing uses (replaceable in tests to stage races and file systems). */
 export interface PublishFs {
