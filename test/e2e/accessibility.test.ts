@@ -26,14 +26,40 @@ interface DomNode {
   id: string;
   hidden: boolean;
   open: boolean;
+  tabIndex: number;
+  tagName: string;
+  labels?: ArrayLike<DomNode>;
+  focus(): void;
   innerText: string;
+  textContent: string | null;
   getAttribute(name: string): string | null;
   getClientRects(): ArrayLike<unknown>;
   querySelectorAll(selector: string): ArrayLike<DomNode>;
 }
+/** Relative luminance of a CSS rgb()/rgba() colour (WCAG 2). */
+function luminance(css: string): number {
+  const [r, g, b] = (css.match(/[\d.]+/g) ?? ['0', '0', '0']).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+function contrast(a: string, b: string): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
 interface AxeResultNode { target: unknown[]; failureSummary?: string; html: string }
 interface AxeViolation { id: string; impact: string | null; help: string; helpUrl: string; nodes: AxeResultNode[] }
-declare const document: { getElementById(id: string): DomNode | null; querySelectorAll(selector: string): ArrayLike<DomNode> };
+declare const document: {
+  getElementById(id: string): DomNode | null;
+  querySelectorAll(selector: string): ArrayLike<DomNode>;
+  activeElement: DomNode | null;
+  body: DomNode;
+};
+declare const location: { hash: string };
+declare function getComputedStyle(el: DomNode, pseudo?: string): Record<string, string>;
 declare const axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> };
 
 /** A violation as printed: rule, impact and where. */
@@ -129,4 +155,151 @@ describe('accessibility of the admin GUI (axe-core)', () => {
       assert.deepEqual(blocking, [], `axe found serious or critical violations:\n${blocking.join('\n')}`);
     });
   }
+  it('tabs follow the WAI-ARIA pattern for every [role=tab]: roving tabindex, arrows, Home/End, Enter', async () => {
+    await page.emulateMedia({ colorScheme: 'light' });
+    /** Which tab is selected, which one has the focus, which tabs are in the Tab order, which panels show. */
+    const state = () => page.evaluate(() => {
+      const tabs = Array.from(document.querySelectorAll('[role="tab"]'));
+      return {
+        ids: tabs.map((t) => t.id),
+        selected: tabs.filter((t) => t.getAttribute('aria-selected') === 'true').map((t) => t.id),
+        tabStops: tabs.filter((t) => t.tabIndex === 0).map((t) => t.id),
+        focused: document.activeElement?.id ?? '',
+        visiblePanels: tabs.map((t) => document.getElementById(t.getAttribute('aria-controls') ?? '')).filter((p) => p !== null && !p.hidden).map((p) => p?.id),
+        panelsLabelled: tabs.every((t) => document.getElementById(t.getAttribute('aria-controls') ?? '')?.getAttribute('aria-labelledby') === t.id),
+        hash: location.hash,
+      };
+    });
+    const expectOn = async (index: number) => {
+      const now = await state();
+      const id = now.ids[index];
+      assert.deepEqual(now.selected, [id], 'exactly the focused tab is selected');
+      assert.deepEqual(now.tabStops, [id], 'only the selected tab is in the Tab order');
+      assert.equal(now.focused, id);
+      assert.deepEqual(now.visiblePanels, [await page.getAttribute(`#${id}`, 'aria-controls')]);
+      assert.equal(now.hash, index === 0 ? '' : `#${id.replace(/^tab-/, '')}`);
+    };
+    const first = await state();
+    const last = first.ids.length - 1;
+    assert.ok(first.panelsLabelled, 'each panel is labelled by its tab');
+    await page.focus(`#${first.ids[0]}`);
+    await page.keyboard.press('Enter');
+    await expectOn(0);
+    await page.keyboard.press('End');
+    await expectOn(last);
+    await page.keyboard.press('Home');
+    await expectOn(0);
+    await page.keyboard.press('ArrowLeft');
+    await expectOn(last);
+    await page.keyboard.press('ArrowRight');
+    await expectOn(0);
+    for (let i = 1; i <= last; i += 1) {
+      await page.keyboard.press('ArrowRight');
+      await expectOn(i);
+    }
+    // Focus (not selection) on another tab, as a screen reader's virtual cursor can: Enter and Space select it.
+    await page.evaluate((id) => document.getElementById(id)?.focus(), first.ids[0]);
+    await page.keyboard.press('Enter');
+    await expectOn(0);
+    await page.evaluate((id) => document.getElementById(id)?.focus(), first.ids[last]);
+    await page.keyboard.press(' ');
+    await expectOn(last);
+    // Tab leaves the tablist for the selected panel.
+    await page.keyboard.press('Tab');
+    assert.equal((await state()).focused, await page.getAttribute(`#${first.ids[last]}`, 'aria-controls'));
+    await page.focus(`#${first.ids[0]}`);
+    await page.keyboard.press('Enter');
+  });
+
+  for (const colorScheme of ['light', 'dark'] as const) {
+    it(`shows where the keyboard focus is on every Tab stop of every tab (${colorScheme})`, async () => {
+      await page.emulateMedia({ colorScheme });
+      const tabs = await page.$$eval('[role="tab"]', (els) => (els as unknown as DomNode[]).map((e) => e.id));
+      const missing: string[] = [];
+      let stops = 0;
+      for (const tab of tabs) {
+        await page.focus(`#${tab}`);
+        await page.keyboard.press('Enter');
+        const seen = new Set<string>();
+        // Walk the Tab order until it comes back to the tabs (bounded: the page has fewer stops).
+        for (let i = 0; i < 120; i += 1) {
+          await page.keyboard.press('Tab');
+          const focus = await page.evaluate(() => {
+            const el = document.activeElement;
+            if (el === null || el === document.body) return null;
+            const style = getComputedStyle(el);
+            return {
+              what: `${el.tagName.toLowerCase()}#${el.id} ${el.getAttribute('name') ?? el.getAttribute('aria-label') ?? ''}`.trim(),
+              role: el.getAttribute('role'),
+              outline: style.outlineStyle,
+              width: parseFloat(style.outlineWidth),
+              color: style.outlineColor,
+              bg: getComputedStyle(document.body).backgroundColor,
+            };
+          });
+          if (focus === null || focus.role === 'tab' || seen.has(focus.what)) break;
+          seen.add(focus.what);
+          stops += 1;
+          if (focus.outline === 'none' || focus.width < 2 || contrast(focus.color, focus.bg) < 3) {
+            missing.push(`${tab}: ${focus.what} (outline ${focus.outline} ${focus.width}px ${focus.color} on ${focus.bg})`);
+          }
+        }
+      }
+      assert.ok(stops >= 10, `walked only ${stops} Tab stops`);
+      assert.deepEqual(missing, [], 'focus not visible (2 px outline, 3:1 against the page)');
+    });
+  }
+
+  it('follows the system colour scheme, and shows each status by symbol and word, not colour alone', async () => {
+    const look = async (colorScheme: 'light' | 'dark') => {
+      await page.emulateMedia({ colorScheme });
+      await page.click('[role="tab"]');
+      return page.evaluate(() => {
+        const cell = (word: string) => Array.from(document.querySelectorAll('#logbook-table td')).find((td) => td.textContent === word);
+        const marker = (word: string) => {
+          const td = cell(word);
+          return td === undefined ? 'no cell' : getComputedStyle(td, '::before').content;
+        };
+        return {
+          bg: getComputedStyle(document.body).backgroundColor,
+          text: getComputedStyle(document.body).color,
+          failed: marker('Failed'),
+          success: marker('Success'),
+          warning: marker('Warning'),
+        };
+      });
+    };
+    const light = await look('light');
+    const dark = await look('dark');
+    assert.ok(luminance(light.bg) > 0.8, `light background ${light.bg}`);
+    assert.ok(luminance(dark.bg) < 0.05, `dark background ${dark.bg}`);
+    for (const scheme of [light, dark]) {
+      assert.ok(contrast(scheme.text, scheme.bg) >= 4.5, `text ${scheme.text} on ${scheme.bg}`);
+      assert.match(scheme.failed, /✖/);
+      assert.match(scheme.success, /✔/);
+      assert.match(scheme.warning, /⚠/);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('labels every settings field and links its rule text to it', async () => {
+    const fields = await page.$$eval('#settings-form input, #settings-form select', (els) =>
+      (els as unknown as DomNode[]).map((el) => {
+        const described = (el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter((id) => id !== '');
+        const rule = document.querySelectorAll(`[data-rule-for="${el.getAttribute('name') ?? ''}"]`)[0];
+        return {
+          name: el.getAttribute('name') ?? el.id,
+          label: Array.from(el.labels ?? []).map((l) => l.textContent ?? '').join(' ').trim() || (el.getAttribute('aria-label') ?? ''),
+          describedExists: described.every((id) => document.getElementById(id) !== null),
+          ruleLinked: rule === undefined || (rule.textContent ?? '') === '' || described.includes(rule.id),
+        };
+      }),
+    );
+    assert.ok(fields.length >= 20, `only ${fields.length} fields`);
+    for (const f of fields) {
+      assert.notEqual(f.label, '', `${f.name} has no label`);
+      assert.ok(f.describedExists, `${f.name}: aria-describedby names a missing element`);
+      assert.ok(f.ruleLinked, `${f.name}: its rule text is not linked by aria-describedby`);
+    }
+  });
 });
