@@ -1,13 +1,12 @@
 /**
  * The admin GUI in a real browser (issue 4 acceptance): Debian chromium driven by
  * playwright-core against the real bridge, with DCMTK storescu/echoscu/storescp as the PACS.
- * The run also takes the README's screenshots of both tabs (docs/gui-*.png).
+ * It writes nothing under docs/: the README's screenshots are `npm run screenshots`.
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { openLogBook } from '../../src/logbook/logbook.js';
 import { removeDir, tempDir } from '../support/bridge-harness.js';
@@ -17,7 +16,6 @@ import { echoscu, freePort, storescu } from '../support/peers/dcmtk.js';
 import { startStorescp, type StorescpPeer } from '../support/peers/storescp.js';
 import { writeStudy } from '../support/study-files.js';
 
-const DOCS = resolve(fileURLToPath(import.meta.url), '../../../../docs');
 /** Markup in a patient name ('=' would start PN's ideographic group, so none here). */
 const SCRIPT_NAME = '<script>alert(1)</script><b>Evil</b>';
 /** The issue's example, put straight into the log book. */
@@ -129,8 +127,6 @@ describe('admin GUI in chromium', () => {
     assert.equal(shown.length, 1);
     assert.equal(shown[0][1], 'DOE, Jane');
     await page.fill('#logbook-filter', '');
-    await mkdir(DOCS, { recursive: true });
-    await page.screenshot({ path: join(DOCS, 'gui-logbook.png') });
   });
 
   it('Save of a new receive port moves the DICOM listener at once, without a restart', async () => {
@@ -202,9 +198,6 @@ describe('admin GUI in chromium', () => {
     assert.equal(await page.inputValue('[name="storageFolder"]'), join(dir, 'choices', 'alpha'));
     assert.notEqual(app.supervisor.config.storageFolder, join(dir, 'choices', 'alpha'));
     await page.click('#settings-reset');
-    // The form scrolls inside the page: a tall window shows all three sections at once.
-    await page.setViewportSize({ width: 1360, height: 1600 });
-    await page.screenshot({ path: join(DOCS, 'gui-settings.png') });
     assert.deepEqual(pageErrors, []);
     assert.deepEqual(dialogs, []);
   });

@@ -1,6 +1,6 @@
 /**
- * The admin GUI's entry point (SPEC §7): finds the page's fixed elements, switches the two
- * tabs, loads the data and connects the live event stream.
+ * The admin GUI's entry point (SPEC §7): finds the page's fixed elements, switches the tabs
+ * (tabs.ts), loads the data and connects the live event stream.
  *
  * Plain TypeScript modules compiled by tsc and served as they are: the page is two tabs and a
  * strip, small enough that a framework or bundler would be most of the code shipped.
@@ -10,9 +10,7 @@ import { createFolderDialog } from './folder-dialog.js';
 import { createLogbookView } from './logbook-view.js';
 import { createSettingsView } from './settings-view.js';
 import { createStatusStrip } from './status-strip.js';
-
-type TabName = 'logbook' | 'settings';
-const TABS: readonly TabName[] = ['logbook', 'settings'];
+import { setUpTabs } from './tabs.js';
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -20,38 +18,9 @@ function byId<T extends HTMLElement>(id: string): T {
   return el as T;
 }
 
-/** Shows one tab's panel and hides the other; the choice is kept in the address (#settings). */
-function selectTab(name: TabName, focus = false): void {
-  for (const tab of TABS) {
-    const button = byId<HTMLButtonElement>(`tab-${tab}`);
-    const selected = tab === name;
-    button.setAttribute('aria-selected', String(selected));
-    button.tabIndex = selected ? 0 : -1;
-    byId(`panel-${tab}`).hidden = !selected;
-    if (selected && focus) button.focus();
-  }
-  const hash = name === 'logbook' ? '' : `#${name}`;
-  if (location.hash !== hash) history.replaceState(null, '', hash === '' ? location.pathname : hash);
-}
-
-function setUpTabs(): void {
-  TABS.forEach((tab, i) => {
-    const button = byId<HTMLButtonElement>(`tab-${tab}`);
-    button.addEventListener('click', () => selectTab(tab));
-    // Arrow keys move between tabs (WAI-ARIA tabs pattern).
-    button.addEventListener('keydown', (event) => {
-      if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
-      const step = event.key === 'ArrowRight' ? 1 : -1;
-      const next = TABS[(i + step + TABS.length) % TABS.length] as TabName;
-      selectTab(next, true);
-      event.preventDefault();
-    });
-  });
-  selectTab(location.hash === '#settings' ? 'settings' : 'logbook');
-}
-
 function boot(): void {
-  setUpTabs();
+  const tablist = document.querySelector<HTMLElement>('[role="tablist"]');
+  if (tablist !== null) setUpTabs(tablist);
 
   const strip = createStatusStrip(byId('status'), document.getElementById('version'));
   const logbook = createLogbookView({

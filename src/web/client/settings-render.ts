@@ -66,7 +66,6 @@ function renderField(def: FieldDef, form: RenderedForm, onBrowse: (key: string, 
 
   const error = element('span', { className: 'field-error' });
   error.dataset.errorFor = def.key;
-  error.setAttribute('role', 'alert');
   error.id = `${id}-error`;
   const rule = element('small', { className: 'field-rule' });
   rule.dataset.ruleFor = def.key;
@@ -79,6 +78,7 @@ function renderField(def: FieldDef, form: RenderedForm, onBrowse: (key: string, 
     const button = element('button', { text: 'Browse', className: 'secondary' });
     button.type = 'button';
     button.id = 'browse-storage';
+    button.setAttribute('aria-haspopup', 'dialog');
     button.addEventListener('click', () => onBrowse(def.key, button));
     line.append(button);
   }

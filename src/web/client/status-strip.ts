@@ -68,7 +68,7 @@ export function createStatusStrip(root: HTMLElement, versionEl: HTMLElement | nu
       );
       show(
         disk,
-        `${formatBytes(s.disk.freeBytes)} free of ${formatBytes(s.disk.totalBytes)}`,
+        `${formatBytes(s.disk.freeBytes)} free of ${formatBytes(s.disk.totalBytes)}` + (s.disk.low ? ' · below the set minimum' : ''),
         s.disk.low ? 'warn' : 'neutral',
         s.disk.path,
       );
