@@ -3,7 +3,8 @@
  * playwright-core against the real bridge. A 300-instance study sent in three parts by our
  * SCU shows with growing counts and its countdown, then moves to the Log Book; a ZIP dropped
  * into Outbox_Auto and sent to a slow DCMTK storescp shows "instances sent n / total" and its
- * attempt, then leaves; with nothing going on the panel says "Nothing in progress".
+ * attempt, then leaves; a ZIP whose PACS is down shows its next retry time; with nothing
+ * going on the panel says "Nothing in progress".
  *
  * Counts are observed, never timed: the SCU sends the next part only once the page shows the
  * previous one, and a MutationObserver in the page records every text the panel showed.
@@ -18,6 +19,7 @@ import { launchBrowser } from '../support/browser.js';
 import { buildInstance, CT_IMAGE_STORAGE, EXPLICIT_LE, testUid } from '../support/dicom-builder.js';
 import { startGui, type GuiUnderTest } from '../support/gui-harness.js';
 import { openScu } from '../support/scu.js';
+import { freePort } from '../support/peers/dcmtk.js';
 import { startStorescp, type StorescpPeer } from '../support/peers/storescp.js';
 import { writeStudy } from '../support/study-files.js';
 import { writeZip } from '../support/zip-files.js';
@@ -226,6 +228,27 @@ describe('In progress panel in chromium', () => {
       .map(Number);
     assert.ok(new Set(sent).size >= 2, `sent counts seen: ${sent.join(', ')}`);
     assert.deepEqual(sent, [...sent].sort((a, b) => a - b), 'the count only grows');
+    assert.deepEqual(await emptyState(page), { text: 'Nothing in progress', visible: true, items: 0 });
+  });
+
+  it('a ZIP whose PACS is down shows its next retry time, then leaves for Outbox_Failed', async () => {
+    const config = app.supervisor.config;
+    await app.supervisor.bridge.reconfigure({ ...config, send: { ...config.send, port: await freePort(), retries: 2, retryDelaySeconds: 2 } });
+    await recordPanel(page);
+    const study = await writeStudy(join(dir, 'down'), { count: 2, patientName: 'DOWN^Dora' });
+    const zipPath = join(dir, 'Dora.zip');
+    await writeZip(zipPath, study.files);
+    await rename(zipPath, join(app.supervisor.bridge.layout.outboxAuto, 'Dora.zip'));
+
+    const waiting = await waitForItem(page, 'sending', 'detail', /next retry at \d{2}:\d{2}:\d{2} \(in \d+ s\)$/);
+    assert.equal(waiting.title, 'Dora.zip');
+    assert.match(waiting.detail, /^attempt 1 of 3 · /);
+    await waitForNone(page, 'sending');
+    const row = await waitForRow(page, ['Send', 'Failed']);
+    assert.match(row[10] ?? '', /connection refused/);
+    const attempts = new Set((await seen(page)).filter((i) => i.kind === 'sending').map((i) => /^attempt (\d) of 3/.exec(i.detail)?.[1]).filter((n) => n !== undefined));
+    // The third attempt fails at once and may leave before the next push: the first two waited.
+    assert.ok(attempts.has('1') && attempts.has('2'), `attempts seen: ${[...attempts].join(', ')}`);
     assert.deepEqual(await emptyState(page), { text: 'Nothing in progress', visible: true, items: 0 });
     assert.deepEqual(pageErrors, []);
   });

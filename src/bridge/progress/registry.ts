@@ -153,8 +153,8 @@ export interface SendingHandle {
   attempt(n: number, of: number): void;
   /** The PACS answered for one instance of `bytes` dataset bytes. */
   answered(bytes: number, stored: boolean): void;
-  /** The next attempt starts at `at` (epoch ms). */
-  retryAt(at: number): void;
+  /** The next attempt starts in `waitMs`. */
+  retryIn(waitMs: number): void;
   end(): void;
 }
 
@@ -337,9 +337,9 @@ export class ProgressRegistry {
         }
         this.changed();
       },
-      retryAt: (at) => {
+      retryIn: (waitMs) => {
         item.state = 'retry-wait';
-        item.nextRetryAt = at;
+        item.nextRetryAt = this.now() + waitMs;
         this.changed();
       },
       end: () => this.remove(this.sending, id, item),

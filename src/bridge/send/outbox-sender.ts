@@ -187,7 +187,7 @@ export class OutboxSender {
         if (attempt >= settings.retries) return { reason: `${reason} (after ${attempt + 1} attempts)` };
         const waitMs = settings.retryDelayMs * 2 ** attempt;
         log.warn({ attempt: attempt + 1, waitMs, code: fsError.code }, 'cannot open the ZIP for now; retrying');
-        progress?.retryAt(Date.now() + waitMs);
+        progress?.retryIn(waitMs);
         await delay(waitMs, this.stopping.signal);
         if (this.stopping.signal.aborted) return null;
       }
@@ -230,7 +230,7 @@ export class OutboxSender {
         }
         const waitMs = settings.retryDelayMs * 2 ** attempt;
         log.warn({ attempt: attempt + 1, waitMs, reason }, 'send failed; retrying');
-        shown?.retryAt(Date.now() + waitMs);
+        shown?.retryIn(waitMs);
         await delay(waitMs, this.stopping.signal);
         if (this.stopping.signal.aborted) return { ...progress, interrupted: true };
       }

@@ -151,7 +151,7 @@ export function zippingTexts(item: ZippingItem): ItemTexts {
 export function sendingTexts(item: SendingItem, now: number): ItemTexts {
   const name = formatPersonName(item.patientName);
   const parts: string[] = [];
-  if (item.state !== 'opening') parts.push(`attempt ${item.attempt} of ${item.attempts}`);
+  if (item.attempt > 0) parts.push(`attempt ${item.attempt} of ${item.attempts}`);
   if (item.state === 'sending') parts.push(formatRate(item.bytesPerSecond));
   parts.push(`${formatBytes(item.bytesSent)} sent`);
   if (item.instancesFailed > 0) parts.push(`${item.instancesFailed} refused`);
@@ -167,7 +167,7 @@ export function sendingTexts(item: SendingItem, now: number): ItemTexts {
     bar: {
       value: item.instancesSent + item.instancesFailed,
       max: Math.max(1, item.instancesTotal),
-      text: item.state === 'opening' ? 'opening the ZIP' : `instances sent ${item.instancesSent} / ${item.instancesTotal}`,
+      text: item.attempt === 0 ? 'opening the ZIP' : `instances sent ${item.instancesSent} / ${item.instancesTotal}`,
     },
   };
 }

@@ -87,7 +87,7 @@ describe('ProgressRegistry', () => {
     assert.equal(item.attempt, 1);
     assert.equal(item.attempts, 3);
     assert.equal(item.nextRetryAt, null);
-    send.retryAt(clock.now() + 4000);
+    send.retryIn(4000);
     item = registry.snapshot().sending.items[0]!;
     assert.equal(item.state, 'retry-wait');
     assert.equal(item.nextRetryAt, clock.now() + 4000);

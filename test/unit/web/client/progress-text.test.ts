@@ -44,7 +44,8 @@ test('a ZIP being sent: instances sent of total, rate, attempt n of m, next retr
   assert.equal(t.detail, 'attempt 1 of 3 · 1.5 MB/s · 7 MB sent');
   const waiting = sendingTexts({ ...item, state: 'retry-wait', attempt: 2, instancesFailed: 1, nextRetryAt: now + 4200 }, now);
   assert.match(waiting.detail, /^attempt 2 of 3 · 7 MB sent · 1 refused · next retry at \d{2}:\d{2}:\d{2} \(in 5 s\)$/);
-  assert.equal(sendingTexts({ ...item, state: 'opening' }, now).bar.text, 'opening the ZIP');
+  assert.equal(sendingTexts({ ...item, state: 'opening', attempt: 0, attempts: 0 }, now).bar.text, 'opening the ZIP');
+  assert.doesNotMatch(sendingTexts({ ...item, state: 'retry-wait', attempt: 0, attempts: 0, nextRetryAt: now + 1000 }, now).detail, /attempt/);
 });
 
 test('rates and the "and N more" line', () => {
