@@ -27,6 +27,7 @@ import { Sending } from './bridge/send/sending.js';
 import { createLogger } from './log.js';
 import { BridgeCounters } from './bridge/metrics.js';
 import { startRetention, type RetentionService } from './bridge/housekeeping/retention.js';
+import { ProgressRegistry } from './bridge/progress/registry.js';
 
 /** Events a bridge emits: `study` after each completed or failed study, `send` after each Outbox ZIP. */
 export interface BridgeEvents {
@@ -53,6 +54,8 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   readonly outboxUnreadable: number;
   /** Cumulative counts for GET /metrics (received, sent, studies, associations). */
   readonly counters: BridgeCounters;
+  /** Studies being received or zipped and the ZIP being sent, item by item (the GUI's "In progress"). */
+  readonly progress: ProgressRegistry;
   /** Refuses C-STOREs (A700) while free space is below `minFreeDiskMegabytes` (read live). */
   readonly diskGuard: DiskGuard;
   /**
@@ -100,6 +103,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   retention: RetentionService | null = null;
   readonly sending: Sending;
   readonly counters = new BridgeCounters();
+  readonly progress = new ProgressRegistry();
   readonly tracker: StudyTracker;
   readonly completion: StudyCompletion;
   readonly diskGuard: DiskGuard;
@@ -130,6 +134,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
         this.counters.noteStudyCompleted(outcome.inbox);
         this.emit('study', outcome);
       },
+      progress: this.progress,
     });
     this.sending = new Sending({
       layout,
@@ -142,6 +147,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       },
       onInstanceSent: (bytes) => this.counters.noteInstanceSent(bytes),
       openFd,
+      progress: this.progress,
     });
     this.receiving = new ReceiverBinding({
       start: (settings) =>
@@ -159,6 +165,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       },
       onComplete: (study) => void this.completion.enqueue(study),
       onPlaced: (bytes) => this.counters.noteInstanceReceived(bytes),
+      progress: this.progress,
     });
   }
 

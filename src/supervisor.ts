@@ -22,6 +22,8 @@ export interface SupervisorEvents {
   logbook: [LogEntry];
   /** Settings were saved and applied. */
   settings: [Config];
+  /** The current bridge's "In progress" items changed (read them with `bridge.progress.snapshot()`). */
+  progress: [];
 }
 
 /** What the supervisor needs from outside: how to start a bridge on a config. */
@@ -156,6 +158,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private follow(bridge: Bridge): void {
-    this.unsubscribe = bridge.logBook.onAdd((entry) => this.emit('logbook', entry));
+    const offLogBook = bridge.logBook.onAdd((entry) => this.emit('logbook', entry));
+    const offProgress = bridge.progress.onChange(() => this.emit('progress'));
+    this.unsubscribe = () => {
+      offLogBook();
+      offProgress();
+    };
+    this.emit('progress'); // a new bridge: its items replace the old one's
   }
 }

@@ -21,6 +21,7 @@ import { getFolders } from './routes/folders.js';
 import { HealthService } from './routes/health.js';
 import { getSettings, putSettings, validateSettings } from './routes/settings.js';
 import { getLogBook, getStatus } from './routes/status.js';
+import { getProgress } from './routes/progress.js';
 
 /** Options of startGuiServer. */
 export interface GuiServerOptions {
@@ -82,6 +83,7 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
     ['/api/settings/validate', new Map([['POST', validateSettings]])],
     ['/api/echo', new Map([['POST', postEcho]])],
     ['/api/folders', new Map([['GET', getFolders]])],
+    ['/api/progress', new Map([['GET', getProgress]])],
     // Monitoring: readiness and Prometheus metrics, behind the same guard.
     ['/health', new Map([['GET', health.health]])],
     ['/metrics', new Map([['GET', health.metrics]])],

@@ -31,7 +31,7 @@ import { formatTag, TAGS } from '../../dicom/part10/tags.js';
 import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
-import { STUDY_FIELD_TAGS, studyFields } from '../study-fields.js';
+import { STUDY_FIELD_TAGS, studyFields, type StudyFields } from '../study-fields.js';
 import type { StudyTracker } from '../study/tracker.js';
 import { cridRewrite } from '../zip/crid-rewrite.js';
 import type { DiskGuard } from './disk-guard.js';
@@ -112,6 +112,8 @@ class InstanceSink implements DatasetSink {
   /** The first dataset bytes, and how many came in all. */
   private head = Buffer.alloc(0);
   private datasetBytes = 0;
+  /** The decoded study fields, kept from the zippability check for the progress panel. */
+  private fields: StudyFields | undefined;
 
   constructor(
     private readonly rq: StoreRequest,
@@ -166,6 +168,7 @@ class InstanceSink implements DatasetSink {
         this.ctx.log.warn({ assoc: this.rq.channel.id, datasetUid, commandUid: this.rq.AffectedSOPInstanceUID },
           'SOP Instance UID in the dataset differs from the C-STORE request; the request\'s is used');
       }
+      const modality = text(this.rewriter, TAGS.Modality) ?? '';
       const study = await this.ctx.tracker.place({
         tempPath: this.tempPath,
         size: this.file.bytesWritten,
@@ -176,8 +179,10 @@ class InstanceSink implements DatasetSink {
           seriesInstanceUid: text(this.rewriter, TAGS.SeriesInstanceUID) ?? '',
           seriesNumber: text(this.rewriter, TAGS.SeriesNumber) ?? '',
           instanceNumber: text(this.rewriter, TAGS.InstanceNumber) ?? '',
-          modality: text(this.rewriter, TAGS.Modality) ?? '',
+          modality,
         },
+        label: { patientName: this.fields?.patientName ?? '', studyDate: this.fields?.studyDate ?? '', modality },
+        callingAeTitle: this.rq.channel.callingAeTitle,
       });
       this.settled = true;
       // The study's id on the association's line links the two in the technical log.
@@ -218,7 +223,7 @@ class InstanceSink implements DatasetSink {
       return cannotUnderstand(`dataset holds file meta element ${formatTag(tag)} (PS3.10 7.1)`);
     }
     try {
-      studyFields(this.rewriter.captured);
+      this.fields = studyFields(this.rewriter.captured);
     } catch (err) {
       return cannotUnderstand(`patient/study values undecodable: ${(err as Error).message}`);
     }

@@ -13,6 +13,7 @@ import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename, fsyncDir } from '../durable-fs.js';
 import { noteFailedMove } from '../housekeeping/failed-moves.js';
+import type { ProgressRegistry, ZippingHandle } from '../progress/registry.js';
 import { SerialQueue } from '../serial-queue.js';
 import { buildZipName } from '../naming/zip-name.js';
 import type { StorageLayout } from '../storage-layout.js';
@@ -39,6 +40,8 @@ export interface StudyCompletionDeps {
   log: Logger;
   settings(): { cridTag: number | null; compressionLevel: number; fsync: boolean };
   onOutcome(outcome: StudyOutcome): void;
+  /** Where the studies waiting for and being zipped are shown (GUI). */
+  progress?: ProgressRegistry;
 }
 
 /**
@@ -65,7 +68,8 @@ export class StudyCompletion {
 
   /** Queues a complete study; never rejects (failures are handled and logged). */
   enqueue(study: StagedStudy): Promise<void> {
-    return this.queue.push(() => this.complete(study));
+    const progress = this.deps.progress?.startZipping(basename(study.dir));
+    return this.queue.push(() => this.complete(study, progress).finally(() => progress?.end()));
   }
 
   /** Resolves when everything queued so far is done. */
@@ -73,7 +77,7 @@ export class StudyCompletion {
     return this.queue.idle();
   }
 
-  private async complete(study: StagedStudy): Promise<void> {
+  private async complete(study: StagedStudy, progress: ZippingHandle | undefined): Promise<void> {
     const { layout } = this.deps;
     const log = studyLog(this.deps.log, study);
     const tempZipPath = join(layout.zipTemp, `${basename(study.dir)}.zip.tmp`);
@@ -82,7 +86,11 @@ export class StudyCompletion {
     try {
       await unlink(tempZipPath).catch(() => undefined);
       const settings = this.deps.settings();
-      zipped = await zipStagedStudy(study, tempZipPath, { zipTempDir: layout.zipTemp, ...settings });
+      zipped = await zipStagedStudy(study, tempZipPath, {
+        zipTempDir: layout.zipTemp,
+        ...settings,
+        onEntries: (done, total) => (done === 0 ? progress?.started(total) : progress?.entryDone()),
+      });
       if (!zipped) {
         await rm(study.dir, { recursive: true, force: true });
         return;

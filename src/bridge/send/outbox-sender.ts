@@ -8,6 +8,7 @@
  * connection. ZIPs are handled one at a time; a ZIP claimed before a crash is sent again at start.
  */
 import { mkdir, unlink } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { statusCategory } from '../../dicom/dimse/status.js';
 import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
 import { TAGS } from '../../dicom/part10/tags.js';
@@ -16,6 +17,7 @@ import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { publishZip } from '../publish-zip.js';
 import { noteFailedMove } from '../housekeeping/failed-moves.js';
+import type { ProgressRegistry, SendingHandle } from '../progress/registry.js';
 import { SerialQueue } from '../serial-queue.js';
 import type { StorageLayout } from '../storage-layout.js';
 import { isoDate, STUDY_FIELD_TAGS, studyFields } from '../study-fields.js';
@@ -55,6 +57,8 @@ export interface OutboxSenderDeps {
   onInstanceSent?(datasetBytes: number): void;
   /** Opens a ZIP for reading (node:fs `open` by default); a seam for fault tests. */
   openFd?: OpenFd;
+  /** Where the ZIP being sent is shown (GUI). */
+  progress?: ProgressRegistry;
 }
 
 /** Waits, unless stopping. */
@@ -97,9 +101,11 @@ export class OutboxSender {
     return this.queue.push(async () => {
       if (this.stopping.signal.aborted) return;
       this.busy = true;
+      const progress = this.deps.progress?.startSending(basename(claimedPath), originalZipName(claimedPath));
       try {
-        await this.send(claimedPath);
+        await this.send(claimedPath, progress);
       } finally {
+        progress?.end();
         this.busy = false;
       }
     });
@@ -131,34 +137,35 @@ export class OutboxSender {
     return done;
   }
 
-  private async send(claimedPath: string): Promise<void> {
+  private async send(claimedPath: string, progress: SendingHandle | undefined): Promise<void> {
     const zipName = originalZipName(claimedPath);
     const log = this.deps.log.child({ zip: zipName });
-    const opened = await this.openWithRetries(claimedPath, log);
+    const opened = await this.openWithRetries(claimedPath, log, progress);
     if (opened === null) return; // stopping: the ZIP stays claimed
     if ('reason' in opened) {
       await this.finish(claimedPath, zipName, emptyProgress(), 0, opened.reason, log);
       return;
     }
     const { zip } = opened;
-    let progress: Progress;
+    progress?.opened(zip.instances.length);
+    let sent: Progress;
     try {
       for (const skipped of zip.skipped) log.info({ entry: skipped.entryName }, `entry not sent: ${skipped.reason}`);
       for (const instance of zip.instances) {
         if (instance.metaDisagrees !== undefined) log.warn({ entry: instance.entryName, sopInstanceUid: instance.sopInstanceUid }, instance.metaDisagrees);
       }
-      progress = await this.sendWithRetries(zip, log);
+      sent = await this.sendWithRetries(zip, log, progress);
     } finally {
       await zip.close();
     }
-    if (progress.interrupted) {
-      log.info({ sent: progress.results.length, of: zip.instances.length }, 'sending stopped between instances; the ZIP stays claimed and is sent again when sending resumes');
+    if (sent.interrupted) {
+      log.info({ sent: sent.results.length, of: zip.instances.length }, 'sending stopped between instances; the ZIP stays claimed and is sent again when sending resumes');
       return;
     }
-    const failed = progress.results.filter((r) => statusCategory(r.status) === 'failure');
-    const reason = progress.error
+    const failed = sent.results.filter((r) => statusCategory(r.status) === 'failure');
+    const reason = sent.error
       ?? (failed.length > 0 ? `${failed.length} of ${zip.instances.length} instances refused; first: ${failed[0]!.text}` : undefined);
-    await this.finish(claimedPath, zipName, progress, zip.instances.length, reason, log);
+    await this.finish(claimedPath, zipName, sent, zip.instances.length, reason, log);
   }
 
   /**
@@ -166,7 +173,7 @@ export class OutboxSender {
    * file) is retried like a refused connection. Gives the ZIP, or the reason it failed, or
    * null when stopping.
    */
-  private async openWithRetries(claimedPath: string, log: Logger): Promise<{ zip: OutboxZip } | { reason: string } | null> {
+  private async openWithRetries(claimedPath: string, log: Logger, progress: SendingHandle | undefined): Promise<{ zip: OutboxZip } | { reason: string } | null> {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return { zip: await OutboxZip.open(claimedPath, {}, { open: this.deps.openFd }) };
@@ -180,6 +187,7 @@ export class OutboxSender {
         if (attempt >= settings.retries) return { reason: `${reason} (after ${attempt + 1} attempts)` };
         const waitMs = settings.retryDelayMs * 2 ** attempt;
         log.warn({ attempt: attempt + 1, waitMs, code: fsError.code }, 'cannot open the ZIP for now; retrying');
+        progress?.retryIn(waitMs);
         await delay(waitMs, this.stopping.signal);
         if (this.stopping.signal.aborted) return null;
       }
@@ -187,14 +195,15 @@ export class OutboxSender {
   }
 
   /** Sends what is not yet stored; retries transient faults with doubling delays. */
-  private async sendWithRetries(zip: OutboxZip, log: Logger): Promise<Progress> {
+  private async sendWithRetries(zip: OutboxZip, log: Logger, shown: SendingHandle | undefined): Promise<Progress> {
     const settings = this.deps.settings();
     const progress: Progress = { results: [], attributes: new Map(), modalities: [] };
     const done = new Set<string>();
     for (let attempt = 0; ; attempt += 1) {
       const remaining = zip.instances.filter((instance) => !done.has(instance.entryName));
+      shown?.attempt(attempt + 1, settings.retries + 1);
       try {
-        await sendInstances(settings.target, remaining.map((instance) => this.outgoing(zip, instance, progress)), {
+        await sendInstances(settings.target, remaining.map((instance) => this.outgoing(zip, instance, progress, shown)), {
           connectTimeoutMs: settings.timeoutMs,
           responseTimeoutMs: settings.timeoutMs,
           maxPduLength: settings.maxPduLength,
@@ -204,7 +213,10 @@ export class OutboxSender {
             const instance = remaining.find((i) => i.sopInstanceUid === result.sopInstanceUid);
             if (instance) done.add(instance.entryName);
             progress.results.push(result);
-            if (instance && instanceSent(result.status)) this.deps.onInstanceSent?.(instance.uncompressedSize - instance.datasetOffset);
+            const bytes = instance ? instance.uncompressedSize - instance.datasetOffset : 0;
+            const stored = instanceSent(result.status);
+            if (instance && stored) this.deps.onInstanceSent?.(bytes);
+            shown?.answered(bytes, stored);
           },
         });
         return progress;
@@ -218,6 +230,7 @@ export class OutboxSender {
         }
         const waitMs = settings.retryDelayMs * 2 ** attempt;
         log.warn({ attempt: attempt + 1, waitMs, reason }, 'send failed; retrying');
+        shown?.retryIn(waitMs);
         await delay(waitMs, this.stopping.signal);
         if (this.stopping.signal.aborted) return { ...progress, interrupted: true };
       }
@@ -225,7 +238,7 @@ export class OutboxSender {
   }
 
   /** An instance as the sender streams it, reading the study fields on the way. */
-  private outgoing(zip: OutboxZip, instance: ZipInstance, progress: Progress): OutgoingInstance {
+  private outgoing(zip: OutboxZip, instance: ZipInstance, progress: Progress, shown: SendingHandle | undefined): OutgoingInstance {
     return {
       sopClassUid: instance.sopClassUid,
       sopInstanceUid: instance.sopInstanceUid,
@@ -235,7 +248,10 @@ export class OutboxSender {
         const reader = new DatasetRewriter({ transferSyntaxUid: instance.transferSyntaxUid, capture: STUDY_FIELD_TAGS });
         source.on('error', (err: Error) => reader.destroy(err));
         reader.on('finish', () => {
-          if (progress.attributes.size === 0) for (const [tag, el] of reader.captured) progress.attributes.set(tag, el);
+          if (progress.attributes.size === 0) {
+            for (const [tag, el] of reader.captured) progress.attributes.set(tag, el);
+            if (shown) describeSending(shown, reader.captured);
+          }
           const modality = asciiValue(reader.captured.get(TAGS.Modality));
           if (modality && !progress.modalities.includes(modality)) progress.modalities.push(modality);
         });
@@ -297,6 +313,16 @@ export class OutboxSender {
     if (cleanupError) this.deps.log.error({ err: cleanupError, path }, 'the ZIP is in Outbox_Failed, but its claimed copy could not be removed or the folder not flushed');
     noteFailedMove(this.deps, 'Outbox_Failed', path);
     return path;
+  }
+}
+
+/** Shows the study of the ZIP being sent, from its first instance; undecodable values show nothing. */
+function describeSending(shown: SendingHandle, captured: ReadonlyMap<number, CapturedElement>): void {
+  try {
+    const fields = studyFields(captured);
+    shown.describe({ patientName: fields.patientName, studyDate: fields.studyDate, modality: asciiValue(captured.get(TAGS.Modality)) });
+  } catch {
+    // the log book row says what the study is once the ZIP is settled
   }
 }
 

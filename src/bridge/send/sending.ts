@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
+import type { ProgressRegistry } from '../progress/registry.js';
 import type { StorageLayout } from '../storage-layout.js';
 import { OutboxSender, type SendOutcome, type SendSettings } from './outbox-sender.js';
 import { OutboxWatcher } from './outbox-watcher.js';
@@ -31,6 +32,8 @@ export interface SendingDeps {
   onInstanceSent?(datasetBytes: number): void;
   /** Opens Outbox ZIPs (node:fs `open` by default); a seam for fault tests. */
   openFd?: OpenFd;
+  /** Where the ZIP being sent is shown (GUI). */
+  progress?: ProgressRegistry;
 }
 
 /** The sender's settings as live views of the current config: a retry reads the target anew. */
@@ -141,6 +144,7 @@ export class Sending {
       },
       onInstanceSent: this.deps.onInstanceSent,
       openFd: this.deps.openFd,
+      progress: this.deps.progress,
     });
   }
 

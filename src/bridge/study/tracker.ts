@@ -10,6 +10,7 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fsyncDir, openDir, type DirHandle } from '../durable-fs.js';
+import type { ProgressRegistry, ReceivingHandle, StudyLabel } from '../progress/registry.js';
 import { digest, uidFileName } from './safe-names.js';
 
 /** What the receiver learnt about one staged instance (from its dataset). */
@@ -39,6 +40,9 @@ export interface InstanceArrival {
   info: InstanceInfo;
   /** The file's size in bytes (the receiver knows it: it wrote the file). */
   size: number;
+  /** What the GUI shows of the study while it arrives, and who sent it. */
+  label?: StudyLabel;
+  callingAeTitle?: string;
 }
 
 interface ActiveStudy {
@@ -48,6 +52,8 @@ interface ActiveStudy {
   lastArrivalMs: number;
   inFlight: number;
   timer: NodeJS.Timeout | undefined;
+  /** Its item in the "In progress" panel. */
+  progress: ReceivingHandle | undefined;
 }
 
 /** Options of {@link StudyTracker}. */
@@ -60,6 +66,8 @@ export interface StudyTrackerOptions {
   onComplete(study: StagedStudy): void;
   /** Called after each instance is placed, with its file size (monitoring counters). */
   onPlaced?(bytes: number): void;
+  /** Where the studies being received are shown while they arrive (GUI). */
+  progress?: ProgressRegistry;
   now?: () => number;
 }
 
@@ -105,6 +113,7 @@ export class StudyTracker {
   receiving(patientId: string, studyInstanceUid: string): () => void {
     const entry = this.open(StudyTracker.keyOf(patientId, studyInstanceUid));
     entry.inFlight += 1;
+    entry.progress?.timing(entry.inFlight, entry.lastArrivalMs, this.quietMs);
     let released = false;
     return () => {
       if (released) return;
@@ -131,6 +140,7 @@ export class StudyTracker {
 
       entry.study.instances.set(fileName, arrival.info);
       this.options.onPlaced?.(arrival.size);
+      entry.progress?.placed(arrival.size, arrival.label, arrival.callingAeTitle);
       return basename(entry.study.dir);
     } finally {
       entry.inFlight -= 1;
@@ -148,6 +158,7 @@ export class StudyTracker {
       lastArrivalMs: this.now(),
       inFlight: 0,
       timer: undefined,
+      progress: this.options.progress?.startReceiving(basename(dir), { quietMs: this.quietMs, recovered: true }),
     };
     const previous = this.active.get(key);
     this.active.set(key, entry);
@@ -169,7 +180,10 @@ export class StudyTracker {
     this.disposed = true;
     const entries = [...this.active.values()];
     this.active.clear();
-    for (const entry of entries) clearTimeout(entry.timer);
+    for (const entry of entries) {
+      clearTimeout(entry.timer);
+      entry.progress?.end();
+    }
     await Promise.all(entries.map((entry) => entry.ready.then((dir) => dir.close(), () => undefined)));
   }
 
@@ -189,6 +203,7 @@ export class StudyTracker {
       lastArrivalMs: this.now(),
       inFlight: 0,
       timer: undefined,
+      progress: this.options.progress?.startReceiving(basename(dir), { quietMs: this.quietMs }),
     };
     entry.ready.catch(() => undefined); // awaited by place(), which reports the error
     this.active.set(key, entry);
@@ -197,6 +212,7 @@ export class StudyTracker {
 
   private arm(entry: ActiveStudy): void {
     clearTimeout(entry.timer);
+    entry.progress?.timing(entry.inFlight, entry.lastArrivalMs, this.quietMs);
     const dueInMs = Math.max(0, entry.lastArrivalMs + this.quietMs - this.now());
     entry.timer = setTimeout(() => this.onTimer(entry), dueInMs);
     entry.timer.unref();
@@ -220,9 +236,11 @@ export class StudyTracker {
     return entry.ready.then(
       async (dir) => {
         await dir.close();
+        // Handed over first, so the panel moves the study from receiving to zipping at once.
         this.options.onComplete(entry.study);
+        entry.progress?.end();
       },
-      () => undefined,
+      () => entry.progress?.end(),
     );
   }
 }

@@ -98,6 +98,8 @@ export interface ZipOptions {
   /** The CRYPE-ID element, or null when the feature is off. */
   cridTag: number | null;
   fsync: boolean;
+  /** Told the entry count once the staged files are listed, then after each entry (GUI progress). */
+  onEntries?(done: number, total: number): void;
 }
 
 async function instanceInfo(dir: string, fileName: string, known: InstanceInfo | undefined): Promise<InstanceInfo> {
@@ -134,6 +136,8 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
     modalities: [],
   };
   const modalities = new Set<string>();
+  let entriesDone = 0;
+  options.onEntries?.(0, sources.length);
   const zip = new yazl.ZipFile();
   const output = createWriteStream(tempZipPath, { flags: 'wx' });
   let failure: Error | undefined;
@@ -161,7 +165,10 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
     zip.addReadStreamLazy(name, { compressionLevel: options.compressionLevel, forceDosTimestamp: true }, (callback) => {
       // Whatever an instance throws, sync or async, fails this study only (SPEC §5).
       openEntry(path, source.fileName, options.cridTag, edits, fail)
-        .then((entry) => callback(null, entry), (err: Error) => {
+        .then((entry) => {
+          entry.once('end', () => options.onEntries?.((entriesDone += 1), sources.length));
+          callback(null, entry);
+        }, (err: Error) => {
           fail(err);
           callback(err, undefined as unknown as Readable);
         })

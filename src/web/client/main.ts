@@ -8,6 +8,7 @@
 import { connectEvents, getJson, type BridgeStatus } from './api.js';
 import { createFolderDialog } from './folder-dialog.js';
 import { createLogbookView } from './logbook-view.js';
+import { createProgressPanel } from './progress-panel.js';
 import { createSettingsView } from './settings-view.js';
 import { createStatusStrip } from './status-strip.js';
 import { setUpTabs } from './tabs.js';
@@ -59,12 +60,16 @@ function boot(): void {
   void logbook.refresh();
   void settings.load();
 
-  connectEvents({
+  const progress = createProgressPanel({ list: byId('in-progress-list'), empty: byId('in-progress-empty') });
+  void progress.load();
+
+  const events = connectEvents({
     logbook: (entry) => logbook.add(entry),
     status: (status) => strip.update(status),
     settings: (saved) => settings.savedElsewhere(saved),
     connection: (connected) => strip.setConnected(connected),
   });
+  progress.listen(events);
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);

@@ -1,10 +1,12 @@
 /**
  * GET /api/events: Server-Sent Events for the live page ("live update as rows are
  * added"). One stream per open page: `logbook` for each new log book row, `status` on connect
- * and every 2 s, `settings` after a save. SSE needs no library and reconnects by itself.
+ * and every 2 s, `settings` after a save, `progress` (the "In progress" snapshot) on connect
+ * and after changes, at most twice a second. SSE needs no library and reconnects by itself.
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../../dicom/ul/logger.js';
+import { Throttle } from '../../bridge/progress/throttle.js';
 import type { Supervisor } from '../../supervisor.js';
 import { publicSettings } from './settings.js';
 import { currentStatus } from './status.js';
@@ -14,12 +16,18 @@ import type { Route } from './context.js';
 /** Open pages allowed at once; each costs a socket and a status read every 2 s. */
 export const MAX_EVENT_CLIENTS = 32;
 const STATUS_INTERVAL_MS = 2000;
+/** At most two `progress` events a second, however fast instances arrive. */
+export const PROGRESS_INTERVAL_MS = 500;
 
 /** Fans bridge events out to every open page. */
 export class EventHub {
   private readonly clients = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | null = null;
   private readonly detach: Array<() => void> = [];
+  /** Pushes the "In progress" snapshot after changes, throttled. */
+  private readonly progress = new Throttle(PROGRESS_INTERVAL_MS, () => this.sendProgress());
+  /** The last progress frame sent, so an unchanged snapshot is not sent again. */
+  private lastProgressFrame = '';
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -31,6 +39,9 @@ export class EventHub {
     supervisor.on('logbook', onRow);
     supervisor.on('settings', onSettings);
     this.detach.push(() => supervisor.off('logbook', onRow), () => supervisor.off('settings', onSettings));
+    const onProgress = () => this.progress.request();
+    supervisor.on('progress', onProgress);
+    this.detach.push(() => supervisor.off('progress', onProgress));
   }
 
   get size(): number {
@@ -45,6 +56,7 @@ export class EventHub {
     this.clients.add(res);
     req.on('close', () => this.remove(res));
     void this.sendStatus([res]);
+    this.broadcast('progress', this.supervisor.bridge.progress.snapshot(), [res]);
     this.timer ??= setInterval(() => void this.sendStatus([...this.clients]), STATUS_INTERVAL_MS);
   };
 
@@ -54,6 +66,7 @@ export class EventHub {
     for (const res of [...this.clients]) res.end();
     this.clients.clear();
     this.stopTimer();
+    this.progress.cancel();
   }
 
   private remove(res: ServerResponse): void {
@@ -70,6 +83,17 @@ export class EventHub {
     // JSON has no raw newlines, so one data line per event is enough.
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const res of to) res.write(frame);
+  }
+
+  /** Sends the snapshot to every page when it differs from the last one sent. */
+  private sendProgress(): void {
+    if (this.clients.size === 0) return; // the next page gets a fresh snapshot on connect
+    const snapshot = this.supervisor.bridge.progress.snapshot();
+    // `now` alone changes every time: compare without it.
+    const frame = JSON.stringify({ ...snapshot, now: 0 });
+    if (frame === this.lastProgressFrame) return;
+    this.lastProgressFrame = frame;
+    this.broadcast('progress', snapshot);
   }
 
   private async sendStatus(to: ServerResponse[]): Promise<void> {
