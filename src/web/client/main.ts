@@ -5,14 +5,15 @@
  * Plain TypeScript modules compiled by tsc and served as they are: the page is two tabs and a
  * strip, small enough that a framework or bundler would be most of the code shipped.
  */
+import { createActivityView } from './activity-view.js';
 import { connectEvents, getJson, type BridgeStatus } from './api.js';
 import { createFolderDialog } from './folder-dialog.js';
 import { createLogbookView } from './logbook-view.js';
 import { createSettingsView } from './settings-view.js';
 import { createStatusStrip } from './status-strip.js';
 
-type TabName = 'logbook' | 'settings';
-const TABS: readonly TabName[] = ['logbook', 'settings'];
+type TabName = 'logbook' | 'settings' | 'activity';
+const TABS: readonly TabName[] = ['logbook', 'settings', 'activity'];
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -47,7 +48,7 @@ function setUpTabs(): void {
       event.preventDefault();
     });
   });
-  selectTab(location.hash === '#settings' ? 'settings' : 'logbook');
+  selectTab(TABS.find((tab) => location.hash === `#${tab}`) ?? 'logbook');
 }
 
 function boot(): void {
@@ -87,11 +88,24 @@ function boot(): void {
       if (result.ok) strip.update(result.body);
     })
     .catch(() => strip.setConnected(false));
+  // Activity chart (issue 11).
+  const activity = createActivityView({
+    panel: byId('panel-activity'),
+    ranges: byId('activity-range'),
+    refresh: byId<HTMLButtonElement>('activity-refresh'),
+    charts: byId('activity-charts'),
+    table: byId<HTMLTableElement>('activity-table'),
+    message: document.getElementById('activity-message'),
+  });
+
   void logbook.refresh();
   void settings.load();
 
   connectEvents({
-    logbook: (entry) => logbook.add(entry),
+    logbook: (entry) => {
+      logbook.add(entry);
+      activity.logged();
+    },
     status: (status) => strip.update(status),
     settings: (saved) => settings.savedElsewhere(saved),
     connection: (connected) => strip.setConnected(connected),
