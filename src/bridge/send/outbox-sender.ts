@@ -252,13 +252,16 @@ export class OutboxSender {
    */
   private async finish(claimedPath: string, zipName: string, progress: Progress, instances: number, reason: string | undefined, log: Logger): Promise<void> {
     const sent = progress.results.filter((r) => statusCategory(r.status) !== 'failure').length;
+    // Where it went, for the console's readable line (src/cli/console-pretty.ts).
+    const { target } = this.deps.settings();
+    const to = { calledAet: target.calledAeTitle, peer: `${target.host}:${target.port}` };
     let path = '';
     if (reason === undefined) {
       await unlink(claimedPath);
-      log.info({ instances, sent }, 'ZIP sent');
+      log.info({ instances, sent, ...to }, 'ZIP sent');
     } else {
       path = await this.moveToFailed(claimedPath, zipName);
-      log.error({ instances, sent, reason, movedTo: path }, 'ZIP not sent');
+      log.error({ instances, sent, reason, movedTo: path, ...to }, 'ZIP not sent');
     }
     const status = reason === undefined ? 'Success' : 'Failed';
     try {
