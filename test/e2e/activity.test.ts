@@ -204,4 +204,12 @@ describe('Activity tab in chromium', () => {
     assert.equal((await bars('sent')).length, 24);
     assert.deepEqual(pageErrors, []);
   });
+
+  it('counts a row the bridge adds while the tab is open (live)', async () => {
+    const legend = 'svg.activity-chart[data-series="sent"] desc';
+    assert.match((await page.textContent(legend)) ?? '', /^2 sent, 1 failed/);
+    app.supervisor.bridge.logBook.add({ action: 'Send', status: 'Failed', fileName: 'LIVE.zip', reason: 'the PACS refused' });
+    await page.waitForFunction((sel) => /^2 sent, 2 failed/.test(document.querySelector(sel)?.textContent ?? ''), legend, { timeout: 30_000 });
+    assert.deepEqual(pageErrors, []);
+  });
 });

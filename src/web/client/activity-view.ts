@@ -53,6 +53,7 @@ const HEIGHT = 200;
 const MARGIN = { top: 14, right: 12, bottom: 34, left: 46 };
 /** Reload at most this often while rows arrive. */
 const RELOAD_DELAY_MS = 2000;
+const MINUTE_MS = 60_000;
 
 /** The two series: what each chart counts. */
 const SERIES = [
@@ -261,19 +262,25 @@ export function createActivityView(el: Elements): ActivityView {
   });
   el.refresh.addEventListener('click', () => void refresh());
 
-  // Loads when the tab is first shown, whoever shows it (the tab switcher only toggles `hidden`).
-  new MutationObserver(() => {
-    if (showing() && !loaded) void refresh();
-  }).observe(el.panel, { attributes: true, attributeFilter: ['hidden'] });
-  if (showing()) void refresh();
+  // Loads whenever the tab is shown, whoever shows it (the tab switcher only toggles `hidden`),
+  // and while it shows, every minute too (a new hour starts without a new row).
+  let ticking: ReturnType<typeof setInterval> | undefined;
+  const onShowChange = (): void => {
+    if (showing()) {
+      void refresh();
+      ticking ??= setInterval(() => void refresh(), MINUTE_MS);
+    } else if (ticking !== undefined) {
+      clearInterval(ticking);
+      ticking = undefined;
+    }
+  };
+  new MutationObserver(onShowChange).observe(el.panel, { attributes: true, attributeFilter: ['hidden'] });
+  if (showing()) onShowChange();
 
   return {
     refresh,
     logged() {
-      if (!showing() || reload !== undefined) {
-        if (!showing()) loaded = false; // shown later: load afresh then
-        return;
-      }
+      if (!showing() || reload !== undefined) return;
       reload = setTimeout(() => {
         reload = undefined;
         void refresh();
