@@ -246,15 +246,26 @@ export class OutboxSender {
   }
 
   /**
+   * The PACS a ZIP goes to, for the log line the console shows (src/cli/console-pretty.ts).
+   * Never throws: settling a ZIP must not depend on reading the settings once more.
+   */
+  private targetFields(): { calledAet?: string; peer?: string } {
+    try {
+      const { target } = this.deps.settings();
+      return { calledAet: target.calledAeTitle, peer: `${target.host}:${target.port}` };
+    } catch {
+      return {};
+    }
+  }
+
+  /**
    * Settles a ZIP: first its fate (the commit: deleted after full success, else moved to
    * Outbox_Failed), then the after-work (log book row, listeners). A failing commit leaves the
    * ZIP claimed and rejects; nothing in the after-work can undo or repeat the commit.
    */
   private async finish(claimedPath: string, zipName: string, progress: Progress, instances: number, reason: string | undefined, log: Logger): Promise<void> {
     const sent = progress.results.filter((r) => statusCategory(r.status) !== 'failure').length;
-    // Where it went, for the console's readable line (src/cli/console-pretty.ts).
-    const { target } = this.deps.settings();
-    const to = { calledAet: target.calledAeTitle, peer: `${target.host}:${target.port}` };
+    const to = this.targetFields();
     let path = '';
     if (reason === undefined) {
       await unlink(claimedPath);
