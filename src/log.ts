@@ -18,6 +18,10 @@
  * at most `log.keepFiles` rotated files are kept, the oldest are deleted. The library keeps its
  * list of rotated files in `dicombridge.log.txt` beside them.
  *
+ * The console gets the same JSON lines, except in the foreground on a terminal, where the CLI
+ * sets a readable destination with {@link setConsoleDestination} (src/cli/console-pretty.ts);
+ * the file always keeps the JSON lines.
+ *
  * Traceability ids carried by the lines: `assoc` (every line of one DICOM association, from
  * the upper layer and DIMSE), `study` (the staging folder name, `<study key>~<generation>`,
  * on every line of one study's completion), `zip` (every line of one Outbox ZIP being sent),
@@ -50,6 +54,18 @@ const MIB = 1024 * 1024;
 /** The file side of a logger: flushed and closed by {@link closeLogger}. */
 interface FileSink {
   close(): Promise<void>;
+}
+
+/** Where console lines go: stdout as JSON unless the CLI chose otherwise (one console per process). */
+let consoleDestination: { write(line: string): void } = process.stdout;
+
+/**
+ * Sends the console side of every logger created from now on to `destination` (a main-thread
+ * stream: the single executable cannot start pino's worker transports). The CLI calls it once,
+ * before the bridge starts; loggers made earlier keep theirs.
+ */
+export function setConsoleDestination(destination: { write(line: string): void }): void {
+  consoleDestination = destination;
 }
 
 /** File sinks by root logger, and every sink still open (for {@link closeAllLoggers}). */
@@ -115,7 +131,7 @@ function openFileSink(logsDir: string, maxFileBytes: number, keepFiles: number):
 export function createLogger(options: LoggerOptions): Logger {
   const streams: pino.StreamEntry[] = [];
   // Streams pass everything; the logger's own level filters, so a saved log.level applies at once.
-  if (options.console !== false) streams.push({ level: 'trace', stream: process.stdout });
+  if (options.console !== false) streams.push({ level: 'trace', stream: consoleDestination });
   let sink: FileSink | undefined;
   if (options.logsDir) {
     const opened = openFileSink(options.logsDir, options.maxFileBytes ?? 10 * MIB, options.keepFiles ?? 10);

@@ -23,12 +23,13 @@ import { readdir } from 'node:fs/promises';
 import { createBridge } from '../app.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../dicom/ul/logger.js';
-import { closeAllLoggers } from '../log.js';
+import { closeAllLoggers, setConsoleDestination } from '../log.js';
 import { Supervisor } from '../supervisor.js';
 import { openBrowser } from '../web/open-browser.js';
 import { setRunMode } from '../web/routes/health.js';
 import { startGuiServer } from '../web/server.js';
 import { alreadyRunningLine, CONSOLE_HOLD_MS, holdConsole, probeRunningBridge } from './already-running.js';
+import { createConsolePretty, wantsColour, wantsPrettyConsole } from './console-pretty.js';
 
 /** Options of runBridge. */
 export interface RunOptions {
@@ -76,6 +77,10 @@ export async function runBridge(options: RunOptions): Promise<number> {
       }
       return 0;
     }
+  }
+  // On a terminal in the foreground, readable lines instead of JSON (the log file keeps JSON).
+  if (wantsPrettyConsole(!options.openGui, process.stdout)) {
+    setConsoleDestination(createConsolePretty(process.stdout, { colour: wantsColour(process.stdout, process.env) }));
   }
   const first = await createBridge(config);
   const log = first.log;

@@ -17,6 +17,7 @@ import {
   type LogEntry,
   type LogEntryInput,
 } from './schema.js';
+import { prepareActivity, type Activity, type ActivityRange } from './activity.js';
 
 /** Longest stored text field, in code points; reasons may be longer. */
 export const TEXT_MAX = 1024;
@@ -59,6 +60,10 @@ export interface LogBook {
   forgetFailedMove(folder: FailedFolder, name: string, ifMovedAt?: string): void;
   /** Closes the database; idempotent. */
   close(): void;
+
+  // Activity chart (SPEC §7): counts per hour/day, see activity.ts.
+  /** Received and sent counts per bucket of `range`, ending with the bucket that holds `now`. */
+  activity(range: ActivityRange, now?: Date): Activity;
 }
 
 interface Row {
@@ -158,6 +163,8 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
 
   const listeners = new Set<(entry: LogEntry) => void>();
   let closed = false;
+  // Activity chart (SPEC §7).
+  const countActivity = prepareActivity(db);
 
   return {
     add(entry) {
@@ -216,6 +223,10 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
     forgetFailedMove(folder, name, ifMovedAt) {
       checkFailedItem(folder, name);
       deleteFailed.run(params({ folder, name, movedAt: ifMovedAt ?? null }));
+    },
+    // Activity chart (SPEC §7).
+    activity(range, at = new Date()) {
+      return countActivity(range, at);
     },
     close() {
       if (closed) return;

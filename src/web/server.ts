@@ -15,6 +15,7 @@ import { HttpError, sendJson, setSecurityHeaders } from './http.js';
 import { RequestGuard } from './security.js';
 import { defaultGuiFiles, filesFromDirs, serveStatic, type StaticDirs } from './static.js';
 import type { GuiRebind, Route, RouteContext } from './routes/context.js';
+import { getActivity } from './routes/activity.js';
 import { postEcho } from './routes/echo.js';
 import { EventHub } from './routes/events.js';
 import { getFolders } from './routes/folders.js';
@@ -87,6 +88,8 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
     // Monitoring: readiness and Prometheus metrics, behind the same guard.
     ['/health', new Map([['GET', health.health]])],
     ['/metrics', new Map([['GET', health.metrics]])],
+    // Activity chart (issue 11): received/sent counts per hour or day.
+    ['/api/activity', new Map([['GET', getActivity]])],
   ]);
 
   // The port is known after listening; update() then sets the allowed Host names.

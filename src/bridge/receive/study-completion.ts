@@ -148,7 +148,11 @@ export class StudyCompletion {
     } catch (err) {
       log.error({ err, zip: finalPath }, 'ZIP published, but the log book row could not be written');
     }
-    log.info({ zip: finalPath, instances: zipped.instanceCount, crids }, 'study zipped');
+    // The fields the console's readable line shows (src/cli/console-pretty.ts).
+    log.info(
+      { zip: finalPath, inbox, instances: zipped.instanceCount, crids, patientName: fields.patientName, modality: zipped.modalities.join('-'), callingAet: zipped.callingAeTitles },
+      'study zipped',
+    );
     this.report(log, { status: 'Success', path: finalPath, inbox, instances: zipped.instanceCount, crids });
   }
 
@@ -200,7 +204,10 @@ export class StudyCompletion {
     } catch (bookErr) {
       log.error({ err: bookErr }, 'the log book row of a failed study could not be written');
     }
-    log.error({ err, movedTo: path }, 'study failed');
+    log.error(
+      { err, movedTo: path, inbox: 'Inbox_Failed', instances: count, reason, patientName: fields?.patientName ?? '', modality: zipped?.modalities.join('-') ?? '', callingAet: zipped?.callingAeTitles ?? [] },
+      'study failed',
+    );
     this.report(log, { status: 'Failed', path, inbox: 'Inbox_Failed', instances: count, crids: [], reason });
   }
 }

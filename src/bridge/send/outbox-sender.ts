@@ -261,19 +261,33 @@ export class OutboxSender {
   }
 
   /**
+   * The PACS a ZIP goes to, for the log line the console shows (src/cli/console-pretty.ts).
+   * Never throws: settling a ZIP must not depend on reading the settings once more.
+   */
+  private targetFields(): { calledAet?: string; peer?: string } {
+    try {
+      const { target } = this.deps.settings();
+      return { calledAet: target.calledAeTitle, peer: `${target.host}:${target.port}` };
+    } catch {
+      return {};
+    }
+  }
+
+  /**
    * Settles a ZIP: first its fate (the commit: deleted after full success, else moved to
    * Outbox_Failed), then the after-work (log book row, listeners). A failing commit leaves the
    * ZIP claimed and rejects; nothing in the after-work can undo or repeat the commit.
    */
   private async finish(claimedPath: string, zipName: string, progress: Progress, instances: number, reason: string | undefined, log: Logger): Promise<void> {
     const sent = progress.results.filter((r) => statusCategory(r.status) !== 'failure').length;
+    const to = this.targetFields();
     let path = '';
     if (reason === undefined) {
       await unlink(claimedPath);
-      log.info({ instances, sent }, 'ZIP sent');
+      log.info({ instances, sent, ...to }, 'ZIP sent');
     } else {
       path = await this.moveToFailed(claimedPath, zipName);
-      log.error({ instances, sent, reason, movedTo: path }, 'ZIP not sent');
+      log.error({ instances, sent, reason, movedTo: path, ...to }, 'ZIP not sent');
     }
     const status = reason === undefined ? 'Success' : 'Failed';
     try {

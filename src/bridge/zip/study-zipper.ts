@@ -46,12 +46,15 @@ export interface ZippedStudy {
   attributes: Map<number, CapturedElement>;
   /** Distinct modalities of the study, sorted. */
   modalities: string[];
+  /** Distinct calling AE titles that sent its instances (file meta SourceApplicationEntityTitle), sorted. */
+  callingAeTitles: string[];
 }
 
 /** What each entry reports back while it streams. */
 interface EntryEdits {
   onValue(fileName: string, found: CridExtraction): void;
   onCaptured(captured: Map<number, CapturedElement>): void;
+  onMeta(meta: FileMeta): void;
 }
 
 /** True when the dataset's CRYPE ID element holds IDs to cut (a dry run over the file). */
@@ -69,6 +72,7 @@ async function holdsCrids(path: string, meta: FileMeta, cridTag: number): Promis
  */
 async function openEntry(path: string, fileName: string, cridTag: number | null, edits: EntryEdits, fail: (err: Error) => void): Promise<Readable> {
   const meta = await readFileMeta(path);
+  edits.onMeta(meta);
   let strip = cridTag !== null;
   if (cridTag !== null && transferSyntaxInfo(meta.transferSyntaxUid)?.deflated === true) strip = await holdsCrids(path, meta, cridTag);
   const rewriter = new DatasetRewriter({
@@ -134,10 +138,12 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
     malformed: [],
     attributes: new Map(),
     modalities: [],
+    callingAeTitles: [],
   };
   const modalities = new Set<string>();
   let entriesDone = 0;
   options.onEntries?.(0, sources.length);
+  const callingAeTitles = new Set<string>();
   const zip = new yazl.ZipFile();
   const output = createWriteStream(tempZipPath, { flags: 'wx' });
   let failure: Error | undefined;
@@ -158,6 +164,10 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
       if (result.attributes.size === 0) for (const [tag, el] of captured) result.attributes.set(tag, el);
       const modality = asciiValue(captured.get(TAGS.Modality));
       if (modality) modalities.add(modality);
+    },
+    onMeta: (meta: FileMeta) => {
+      const aet = meta.sourceApplicationEntityTitle?.trim();
+      if (aet) callingAeTitles.add(aet);
     },
   };
   for (const { source, name } of assignEntryNames(sources)) {
@@ -189,5 +199,6 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
     }
   }
   result.modalities = [...modalities].sort();
+  result.callingAeTitles = [...callingAeTitles].sort();
   return result;
 }

@@ -5,6 +5,7 @@
  * Plain TypeScript modules compiled by tsc and served as they are: the page is two tabs and a
  * strip, small enough that a framework or bundler would be most of the code shipped.
  */
+import { createActivityView } from './activity-view.js';
 import { connectEvents, getJson, type BridgeStatus } from './api.js';
 import { createFolderDialog } from './folder-dialog.js';
 import { createLogbookView } from './logbook-view.js';
@@ -57,6 +58,16 @@ function boot(): void {
       if (result.ok) strip.update(result.body);
     })
     .catch(() => strip.setConnected(false));
+  // Activity chart (issue 11).
+  const activity = createActivityView({
+    panel: byId('panel-activity'),
+    ranges: byId('activity-range'),
+    refresh: byId<HTMLButtonElement>('activity-refresh'),
+    charts: byId('activity-charts'),
+    table: byId<HTMLTableElement>('activity-table'),
+    message: document.getElementById('activity-message'),
+  });
+
   void logbook.refresh();
   void settings.load();
 
@@ -64,7 +75,10 @@ function boot(): void {
   void progress.load();
 
   const events = connectEvents({
-    logbook: (entry) => logbook.add(entry),
+    logbook: (entry) => {
+      logbook.add(entry);
+      activity.logged();
+    },
     status: (status) => strip.update(status),
     settings: (saved) => settings.savedElsewhere(saved),
     connection: (connected) => strip.setConnected(connected),
