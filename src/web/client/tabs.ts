@@ -60,8 +60,9 @@ export function setUpTabs(tablist: HTMLElement): void {
     const panel = panelOf(tab);
     if (panel === null) continue;
     if (!panel.hasAttribute('aria-labelledby') && tab.id !== '') panel.setAttribute('aria-labelledby', tab.id);
-    // The panel itself is a Tab stop, so the keyboard reaches a panel that starts with text.
-    panel.tabIndex = 0;
+    // A panel that starts with text is a Tab stop itself, so the keyboard reaches it; one that
+    // starts with a control is not (WAI-ARIA APG tabs: Tab goes straight to that control).
+    if (!startsWithControl(panel)) panel.tabIndex = 0;
   }
 
   tablist.addEventListener('click', (event) => {
@@ -89,4 +90,10 @@ export function setUpTabs(tablist: HTMLElement): void {
 
   window.addEventListener('hashchange', fromAddress);
   fromAddress();
+}
+
+/** True when the panel's first child holds a control the keyboard can reach. */
+function startsWithControl(panel: HTMLElement): boolean {
+  const first = panel.firstElementChild;
+  return first !== null && first.querySelector('button, input, select, textarea, a[href], [tabindex="0"]') !== null;
 }
