@@ -37,7 +37,8 @@ export interface LogEntry {
   fileName: string;
   /**
    * Where the item went (v3): Inbox_Auto, Inbox_Manual, Inbox_Failed, Outbox_Auto (retried)
-   * or Outbox_Failed; '' when it is gone (a sent ZIP is deleted) or unknown (older rows).
+   * or Outbox_Failed, and for a cleanup the folder it was deleted from; '' when it is gone (a
+   * sent ZIP is deleted) or unknown (older rows).
    */
   folder: string;
   /** The calling AE title(s) of the association(s) that delivered or sent it (v3); '' when unknown. */

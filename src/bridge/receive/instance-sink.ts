@@ -169,6 +169,7 @@ class InstanceSink implements DatasetSink {
       const study = await this.ctx.tracker.place({
         tempPath: this.tempPath,
         size: this.file.bytesWritten,
+        source: { callingAeTitle: this.rq.channel.callingAeTitle, peer: this.rq.channel.peer },
         patientId: text(this.rewriter, TAGS.PatientID) ?? '',
         studyInstanceUid,
         info: {

@@ -8,7 +8,7 @@
  * connection. ZIPs are handled one at a time; a ZIP claimed before a crash is sent again at start.
  */
 import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { statusCategory } from '../../dicom/dimse/status.js';
 import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
 import { TAGS } from '../../dicom/part10/tags.js';
@@ -135,10 +135,11 @@ export class OutboxSender {
   private async send(claimedPath: string): Promise<void> {
     const zipName = originalZipName(claimedPath);
     const log = this.deps.log.child({ zip: zipName });
+    const startedMs = Date.now();
     const opened = await this.openWithRetries(claimedPath, log);
     if (opened === null) return; // stopping: the ZIP stays claimed
     if ('reason' in opened) {
-      await this.finish(claimedPath, zipName, emptyProgress(), 0, opened.reason, log);
+      await this.finish(claimedPath, zipName, { ...emptyProgress(), startedMs }, 0, opened.reason, log);
       return;
     }
     const { zip } = opened;
@@ -190,7 +191,7 @@ export class OutboxSender {
   /** Sends what is not yet stored; retries transient faults with doubling delays. */
   private async sendWithRetries(zip: OutboxZip, log: Logger): Promise<Progress> {
     const settings = this.deps.settings();
-    const progress: Progress = { results: [], attributes: new Map(), modalities: [] };
+    const progress: Progress = { ...emptyProgress(), startedMs: Date.now() };
     const done = new Set<string>();
     for (let attempt = 0; ; attempt += 1) {
       const remaining = zip.instances.filter((instance) => !done.has(instance.entryName));
@@ -261,6 +262,7 @@ export class OutboxSender {
       log.error({ instances, sent, reason, movedTo: path }, 'ZIP not sent');
     }
     const status = reason === undefined ? 'Success' : 'Failed';
+    const { target } = this.deps.settings();
     try {
       const fields = studyFields(progress.attributes);
       this.deps.logBook.add({
@@ -275,7 +277,12 @@ export class OutboxSender {
         crids: [],
         reason: reason ?? null,
         studyInstanceUid: fields.studyInstanceUid,
-        fileName: zipName,
+        // Sent ZIPs are deleted: no folder. A failed one may have got a distinct name there.
+        fileName: path === '' ? zipName : basename(path),
+        folder: path === '' ? '' : 'Outbox_Failed',
+        callingAeTitle: target.callingAeTitle,
+        peerAddress: `${target.host}:${target.port}`,
+        sendingMs: progress.startedMs === undefined ? null : Date.now() - progress.startedMs,
       });
     } catch (err) {
       log.error({ err, status }, `the log book row of this ZIP could not be written (the ZIP was ${reason === undefined ? 'sent and deleted' : 'moved to Outbox_Failed'})`);
@@ -313,7 +320,7 @@ const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', '
  * Moves `from` to `to` unless `to` exists (false then). link+unlink fails on an existing name;
  * the fallback reserves the name with an exclusive create and renames over the empty file.
  */
-async function placeWithoutOverwrite(from: string, to: string): Promise<boolean> {
+export async function placeWithoutOverwrite(from: string, to: string): Promise<boolean> {
   try {
     await link(from, to);
     await unlink(from);
@@ -346,4 +353,6 @@ interface Progress {
   error?: string;
   /** Stopped between instances: the ZIP stays claimed and is sent again later. */
   interrupted?: boolean;
+  /** When sending began (Date.now()); absent for a file rejected unread. */
+  startedMs?: number;
 }
