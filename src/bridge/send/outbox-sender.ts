@@ -191,7 +191,7 @@ export class OutboxSender {
   /** Sends what is not yet stored; retries transient faults with doubling delays. */
   private async sendWithRetries(zip: OutboxZip, log: Logger): Promise<Progress> {
     const settings = this.deps.settings();
-    const progress: Progress = { ...emptyProgress(), startedMs: Date.now() };
+    const progress: Progress = { ...emptyProgress(), startedMs: Date.now(), target: settings.target };
     const done = new Set<string>();
     for (let attempt = 0; ; attempt += 1) {
       const remaining = zip.instances.filter((instance) => !done.has(instance.entryName));
@@ -262,7 +262,7 @@ export class OutboxSender {
       log.error({ instances, sent, reason, movedTo: path }, 'ZIP not sent');
     }
     const status = reason === undefined ? 'Success' : 'Failed';
-    const { target } = this.deps.settings();
+    const target = progress.target;
     try {
       const fields = studyFields(progress.attributes);
       this.deps.logBook.add({
@@ -280,8 +280,8 @@ export class OutboxSender {
         // Sent ZIPs are deleted: no folder. A failed one may have got a distinct name there.
         fileName: path === '' ? zipName : basename(path),
         folder: path === '' ? '' : 'Outbox_Failed',
-        callingAeTitle: target.callingAeTitle,
-        peerAddress: `${target.host}:${target.port}`,
+        callingAeTitle: target?.callingAeTitle ?? '',
+        peerAddress: target ? `${target.host}:${target.port}` : '',
         sendingMs: progress.startedMs === undefined ? null : Date.now() - progress.startedMs,
       });
     } catch (err) {
@@ -355,4 +355,6 @@ interface Progress {
   interrupted?: boolean;
   /** When sending began (Date.now()); absent for a file rejected unread. */
   startedMs?: number;
+  /** The PACS it was sent to (the log book's peer); absent when nothing was sent. */
+  target?: SendTarget;
 }
