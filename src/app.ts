@@ -28,6 +28,7 @@ import { createLogger } from './log.js';
 import { BridgeCounters } from './bridge/metrics.js';
 import { startRetention, type RetentionService } from './bridge/housekeeping/retention.js';
 import { ProgressRegistry } from './bridge/progress/registry.js';
+import { retryFailedItem, type RetryKind, type RetryResult } from './bridge/housekeeping/retry.js';
 
 /** Events a bridge emits: `study` after each completed or failed study, `send` after each Outbox ZIP. */
 export interface BridgeEvents {
@@ -69,6 +70,12 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   reconfigure(next: Config): Promise<string[]>;
   /** Completes every staged study now and waits for the ZIPs (tests, shutdown). */
   flush(): Promise<void>;
+  /**
+   * Sends a failed item through again (the GUI's Retry): an Outbox_Failed ZIP back into
+   * Outbox_Auto, an Inbox_Failed study folder zipped again. Rejects with a RetryError for a name
+   * that is not one item of that folder.
+   */
+  retry(kind: RetryKind, name: unknown): Promise<RetryResult>;
   /**
    * First step of a graceful shutdown: refuses further reconfiguration, stops accepting
    * associations at once and lets the open ones finish for up to `drainMs`, then aborts them
@@ -202,6 +209,12 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
   async flush(): Promise<void> {
     await this.tracker.completeAll();
     await this.completion.idle();
+  }
+
+  retry(kind: RetryKind, name: unknown): Promise<RetryResult> {
+    if (this.stopped) return Promise.reject(new Error('the bridge is stopped'));
+    const { layout, logBook, log, completion } = this;
+    return retryFailedItem({ layout, logBook, log, enqueueStudy: (study) => completion.enqueue(study) }, kind, name);
   }
 
   reconfigure(next: Config): Promise<string[]> {

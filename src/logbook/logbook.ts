@@ -14,8 +14,10 @@ import {
   migrate,
   type FailedFolder,
   type FailedMove,
+  type LogAction,
   type LogEntry,
   type LogEntryInput,
+  type LogStatus,
 } from './schema.js';
 import { prepareActivity, type Activity, type ActivityRange } from './activity.js';
 
@@ -24,6 +26,27 @@ export const TEXT_MAX = 1024;
 export const REASON_MAX = 4096;
 /** Most rows latest() returns at once. */
 export const LATEST_MAX = 10000;
+/** Longest free-text search, in characters. */
+export const QUERY_TEXT_MAX = 200;
+
+/**
+ * Which rows to read, newest first (the GUI's filters). Every field is optional; `before` is
+ * keyset paging: only rows with a smaller id, so a page stays stable while rows are added.
+ */
+export interface LogQuery {
+  /** Free text: every word (split at spaces and commas) must occur, case-insensitively, in a text field. */
+  q?: string;
+  action?: LogAction;
+  status?: LogStatus;
+  /** Rows at or after this instant. */
+  from?: Date;
+  /** Rows before this instant. */
+  to?: Date;
+  /** Rows with an id below this one (the last id of the previous page). */
+  before?: number;
+  /** At most this many rows (at most LATEST_MAX); none = no limit (export). */
+  limit?: number;
+}
 
 /** Options of openLogBook. */
 export interface LogBookOptions {
@@ -39,6 +62,10 @@ export interface LogBook {
   add(entry: LogEntryInput): LogEntry;
   /** The newest entries first; the GUI shows 500. */
   latest(limit?: number): LogEntry[];
+  /** The entries matching the filters, newest first (the GUI's filters and paging). */
+  query(filter: LogQuery): LogEntry[];
+  /** Every entry matching the filters, newest first, one at a time (CSV export of any size). */
+  iterate(filter: Omit<LogQuery, 'limit'>): IterableIterator<LogEntry>;
   /** Calls `listener` after every add (live GUI updates); returns the unsubscribe function. */
   onAdd(listener: (entry: LogEntry) => void): () => void;
   /**
@@ -81,6 +108,66 @@ interface Row {
   reason: string | null;
   studyInstanceUid: string;
   fileName: string;
+  folder: string;
+  callingAeTitle: string;
+  peerAddress: string;
+  receivingMs: number | null;
+  zippingMs: number | null;
+  sendingMs: number | null;
+}
+
+const COLUMNS = `id, timestamp, action, status, patient_name AS patientName, birth_date AS birthDate,
+  study_date AS studyDate, modality, instances, study_description AS studyDescription, crids,
+  reason, study_instance_uid AS studyInstanceUid, file_name AS fileName, folder,
+  calling_ae_title AS callingAeTitle, peer_address AS peerAddress, receiving_ms AS receivingMs,
+  zipping_ms AS zippingMs, sending_ms AS sendingMs`;
+
+/**
+ * The text the free-text filter searches, with a person name's `^` and `=` as spaces so
+ * "DOE, Jane" (as the GUI shows it) finds DOE^Jane.
+ */
+const HAYSTACK = `search_fold(replace(replace(patient_name, '^', ' '), '=', ' ') || ' ' || action || ' ' || status || ' ' ||
+  crids || ' ' || coalesce(reason, '') || ' ' || file_name || ' ' || study_description || ' ' || modality || ' ' ||
+  study_instance_uid || ' ' || folder || ' ' || calling_ae_title || ' ' || peer_address)`;
+
+/** The words of a free-text filter: split at spaces and commas, case-folded. */
+export function searchWords(q: string | undefined): string[] {
+  return (q ?? '').slice(0, QUERY_TEXT_MAX).toLowerCase().split(/[\s,]+/).filter((w) => w !== '');
+}
+
+/** The WHERE clause and parameters of a query. */
+function whereOf(filter: LogQuery): { sql: string; values: SQLInputValue[] } {
+  const clauses: string[] = [];
+  const values: SQLInputValue[] = [];
+  for (const word of searchWords(filter.q)) {
+    clauses.push(`instr(${HAYSTACK}, ?) > 0`);
+    values.push(word);
+  }
+  if (filter.action !== undefined) {
+    if (!LOG_ACTIONS.includes(filter.action)) throw new TypeError(`unknown log action ${JSON.stringify(filter.action)}`);
+    clauses.push('action = ?');
+    values.push(filter.action);
+  }
+  if (filter.status !== undefined) {
+    if (!LOG_STATUSES.includes(filter.status)) throw new TypeError(`unknown log status ${JSON.stringify(filter.status)}`);
+    clauses.push('status = ?');
+    values.push(filter.status);
+  }
+  // Timestamps are stored as toISOString() text, so text order is time order.
+  if (filter.from !== undefined) {
+    clauses.push('timestamp >= ?');
+    values.push(filter.from.toISOString());
+  }
+  if (filter.to !== undefined) {
+    clauses.push('timestamp < ?');
+    values.push(filter.to.toISOString());
+  }
+  if (filter.before !== undefined) {
+    if (!Number.isSafeInteger(filter.before)) throw new RangeError(`before must be an id, got ${filter.before}`);
+    clauses.push('id < ?');
+    values.push(filter.before);
+  }
+  return { sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, values };
 }
 
 function cap(value: string | undefined, max: number): string {
@@ -115,6 +202,13 @@ function fromRow(row: Row): LogEntry {
   return { ...row, crids: cridList(row.crids) };
 }
 
+/** A duration as stored: a whole, non-negative number of ms, or null. */
+function durationMs(value: number | null | undefined, name: string): number | null {
+  if (value === undefined || value === null) return null;
+  if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a duration in ms, got ${value}`);
+  return Math.round(value);
+}
+
 /** A record as named parameters (`@key` in the SQL). */
 function params(record: object): Record<string, SQLInputValue> {
   return record as Record<string, SQLInputValue>;
@@ -131,6 +225,8 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = FULL');
     migrate(db);
+    // Unicode-aware case folding for the free-text filter (SQLite's lower() folds ASCII only).
+    db.function('search_fold', { deterministic: true }, (text) => String(text ?? '').toLowerCase());
   } catch (err) {
     db.close();
     throw err;
@@ -141,14 +237,26 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
 
   const insert = db.prepare(`
     INSERT INTO log_entry (timestamp, action, status, patient_name, birth_date, study_date, modality,
-      instances, study_description, crids, reason, study_instance_uid, file_name)
+      instances, study_description, crids, reason, study_instance_uid, file_name, folder, calling_ae_title,
+      peer_address, receiving_ms, zipping_ms, sending_ms)
     VALUES (@timestamp, @action, @status, @patientName, @birthDate, @studyDate, @modality,
-      @instances, @studyDescription, @crids, @reason, @studyInstanceUid, @fileName)`);
-  const selectLatest = db.prepare(`
-    SELECT id, timestamp, action, status, patient_name AS patientName, birth_date AS birthDate,
-      study_date AS studyDate, modality, instances, study_description AS studyDescription, crids,
-      reason, study_instance_uid AS studyInstanceUid, file_name AS fileName
-    FROM log_entry ORDER BY id DESC LIMIT ?`);
+      @instances, @studyDescription, @crids, @reason, @studyInstanceUid, @fileName, @folder, @callingAeTitle,
+      @peerAddress, @receivingMs, @zippingMs, @sendingMs)`);
+  const selectLatest = db.prepare(`SELECT ${COLUMNS} FROM log_entry ORDER BY id DESC LIMIT ?`);
+  /** Queries by their SQL: a handful of filter combinations, each prepared once. */
+  const prepared = new Map<string, ReturnType<DatabaseSync['prepare']>>();
+  const statement = (filter: LogQuery, limited: boolean) => {
+    const where = whereOf(filter);
+    const sql = `SELECT ${COLUMNS} FROM log_entry ${where.sql} ORDER BY id DESC${limited ? ' LIMIT ?' : ''}`;
+    // An iteration may be paused between rows (a slow download): it gets its own statement.
+    if (!limited) return { stmt: db.prepare(sql), values: where.values };
+    let stmt = prepared.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      prepared.set(sql, stmt);
+    }
+    return { stmt, values: where.values };
+  };
 
   const upsertFailed = db.prepare(`
     INSERT INTO failed_item (folder, name, moved_at, source) VALUES (@folder, @name, @movedAt, @source)
@@ -186,6 +294,12 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
         reason: entry.reason === undefined || entry.reason === null ? null : cap(entry.reason, REASON_MAX),
         studyInstanceUid: cap(entry.studyInstanceUid, TEXT_MAX),
         fileName: cap(entry.fileName, TEXT_MAX),
+        folder: cap(entry.folder, TEXT_MAX),
+        callingAeTitle: cap(entry.callingAeTitle, TEXT_MAX),
+        peerAddress: cap(entry.peerAddress, TEXT_MAX),
+        receivingMs: durationMs(entry.receivingMs, 'receivingMs'),
+        zippingMs: durationMs(entry.zippingMs, 'zippingMs'),
+        sendingMs: durationMs(entry.sendingMs, 'sendingMs'),
       };
       const id = Number(insert.run(params(row)).lastInsertRowid);
       const stored = fromRow({ id, ...row });
@@ -201,6 +315,16 @@ export function openLogBook(file: string, options: LogBookOptions = {}): LogBook
     latest(limit = 500) {
       if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a count, got ${limit}`);
       return (selectLatest.all(Math.min(limit, LATEST_MAX)) as unknown as Row[]).map(fromRow);
+    },
+    query(filter) {
+      const limit = filter.limit ?? LATEST_MAX;
+      if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a count, got ${limit}`);
+      const { stmt, values } = statement(filter, true);
+      return (stmt.all(...values, Math.min(limit, LATEST_MAX)) as unknown as Row[]).map(fromRow);
+    },
+    *iterate(filter) {
+      const { stmt, values } = statement(filter, false);
+      for (const row of stmt.iterate(...values)) yield fromRow(row as unknown as Row);
     },
     onAdd(listener) {
       listeners.add(listener);

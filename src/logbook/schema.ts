@@ -4,12 +4,15 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 
-/** What happened (the GUI's "Action" column). */
-export type LogAction = 'Receive' | 'Send' | 'Cleanup' | 'Echo';
+/**
+ * What happened (the GUI's "Action" column). `Retry` is an administrator sending a failed
+ * item through again from the GUI (v3); the retried work then writes its own Receive/Send row.
+ */
+export type LogAction = 'Receive' | 'Send' | 'Cleanup' | 'Echo' | 'Retry';
 /** How it ended (the GUI's "Status" column). */
 export type LogStatus = 'Success' | 'Failed' | 'Warning';
 
-export const LOG_ACTIONS: readonly LogAction[] = ['Receive', 'Send', 'Cleanup', 'Echo'];
+export const LOG_ACTIONS: readonly LogAction[] = ['Receive', 'Send', 'Cleanup', 'Echo', 'Retry'];
 export const LOG_STATUSES: readonly LogStatus[] = ['Success', 'Failed', 'Warning'];
 
 /** One transaction as stored and shown (SPEC §4). Text fields are '' when unknown. */
@@ -32,6 +35,22 @@ export interface LogEntry {
   studyInstanceUid: string;
   /** The ZIP or folder name the transaction concerned. */
   fileName: string;
+  /**
+   * Where the item went (v3): Inbox_Auto, Inbox_Manual, Inbox_Failed, Outbox_Auto (retried)
+   * or Outbox_Failed, and for a cleanup the folder it was deleted from; '' when it is gone (a
+   * sent ZIP is deleted) or unknown (older rows).
+   */
+  folder: string;
+  /** The calling AE title(s) of the association(s) that delivered or sent it (v3); '' when unknown. */
+  callingAeTitle: string;
+  /** The peer's address(es): the sending modality's IP, or the PACS's `host:port` (v3). */
+  peerAddress: string;
+  /** From the first to the last instance received, in ms (v3); null when not measured. */
+  receivingMs: number | null;
+  /** Zipping the study, in ms (v3). */
+  zippingMs: number | null;
+  /** Sending the ZIP, retries included, in ms (v3). */
+  sendingMs: number | null;
 }
 
 /** What a caller records; id and timestamp are assigned by the log book, the rest defaults to empty. */
@@ -57,7 +76,7 @@ export interface FailedMove {
 }
 
 /** Schema version written to `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA_V1 = `
 CREATE TABLE log_entry (
@@ -89,6 +108,48 @@ CREATE TABLE failed_item (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * v3: the details drawer's columns, the `Retry` action and an index on the timestamp (date
+ * filter, activity chart). SQLite cannot change a CHECK constraint in place, so the table is
+ * rebuilt under the same name with every row and id, and its AUTOINCREMENT counter carried
+ * over (ids are never reused, even of rows deleted by hand).
+ */
+const SCHEMA_V3 = `
+CREATE TABLE log_entry_v3 (
+  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  timestamp          TEXT    NOT NULL,
+  action             TEXT    NOT NULL CHECK (action IN ('Receive', 'Send', 'Cleanup', 'Echo', 'Retry')),
+  status             TEXT    NOT NULL CHECK (status IN ('Success', 'Failed', 'Warning')),
+  patient_name       TEXT    NOT NULL,
+  birth_date         TEXT    NOT NULL,
+  study_date         TEXT    NOT NULL,
+  modality           TEXT    NOT NULL,
+  instances          INTEGER NOT NULL CHECK (instances >= 0),
+  study_description  TEXT    NOT NULL,
+  crids              TEXT    NOT NULL,
+  reason             TEXT,
+  study_instance_uid TEXT    NOT NULL,
+  file_name          TEXT    NOT NULL,
+  folder             TEXT    NOT NULL DEFAULT '',
+  calling_ae_title   TEXT    NOT NULL DEFAULT '',
+  peer_address       TEXT    NOT NULL DEFAULT '',
+  receiving_ms       INTEGER CHECK (receiving_ms >= 0),
+  zipping_ms         INTEGER CHECK (zipping_ms >= 0),
+  sending_ms         INTEGER CHECK (sending_ms >= 0)
+) STRICT;
+INSERT INTO log_entry_v3 (id, timestamp, action, status, patient_name, birth_date, study_date, modality,
+  instances, study_description, crids, reason, study_instance_uid, file_name)
+SELECT id, timestamp, action, status, patient_name, birth_date, study_date, modality,
+  instances, study_description, crids, reason, study_instance_uid, file_name FROM log_entry;
+INSERT INTO sqlite_sequence (name, seq) SELECT 'log_entry_v3', 0
+  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'log_entry_v3');
+UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log_entry'), 0))
+  WHERE name = 'log_entry_v3';
+DROP TABLE log_entry;
+ALTER TABLE log_entry_v3 RENAME TO log_entry;
+CREATE INDEX log_entry_timestamp ON log_entry (timestamp);
+`;
+
 /** A log book file this release cannot use (written by a newer release). */
 export class LogBookError extends Error {
   readonly code = 'ERR_LOGBOOK' as const;
@@ -100,7 +161,8 @@ export class LogBookError extends Error {
 
 /**
  * Creates or upgrades the schema inside one transaction, one step per version (v1 → v2 adds
- * `failed_item` and keeps every log row); refuses a newer version. A crash mid-way leaves the
+ * `failed_item`, v2 → v3 rebuilds `log_entry` with the drawer's columns, keeping every row);
+ * refuses a newer version. A crash mid-way leaves the
  * old version intact, since the transaction commits schema and `user_version` together.
  */
 export function migrate(db: DatabaseSync): void {
@@ -112,6 +174,7 @@ export function migrate(db: DatabaseSync): void {
     }
     if (version < 1) db.exec(SCHEMA_V1);
     if (version < 2) db.exec(SCHEMA_V2);
+    if (version < 3) db.exec(SCHEMA_V3);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     db.exec('COMMIT');
   } catch (err) {

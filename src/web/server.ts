@@ -23,6 +23,7 @@ import { HealthService } from './routes/health.js';
 import { getSettings, putSettings, validateSettings } from './routes/settings.js';
 import { getLogBook, getStatus } from './routes/status.js';
 import { getProgress } from './routes/progress.js';
+import { getLogBookCsv, postRetry } from './routes/logbook.js';
 
 /** Options of startGuiServer. */
 export interface GuiServerOptions {
@@ -79,6 +80,9 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
   const routes = new Map<string, Map<string, Route>>([
     ['/api/status', new Map([['GET', getStatus]])],
     ['/api/logbook', new Map([['GET', getLogBook]])],
+    // Log Book export and Retry (issue 11): a read, and a write behind the same guard as settings.
+    ['/api/logbook.csv', new Map([['GET', getLogBookCsv]])],
+    ['/api/retry', new Map([['POST', postRetry]])],
     ['/api/events', new Map([['GET', events.route]])],
     ['/api/settings', new Map([['GET', getSettings], ['PUT', putSettings]])],
     ['/api/settings/validate', new Map([['POST', validateSettings]])],

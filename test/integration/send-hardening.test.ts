@@ -83,10 +83,11 @@ describe('send hardening', () => {
       assert.equal(await readFile(join(outboxFailed, 'empty.zip'), 'utf8'), 'keep me', 'the file already there is untouched');
       assert.equal((await stat(join(outboxFailed, 'empty (2).zip'))).size, 0);
       const rows = bridge.logBook.latest(10).filter((r) => r.action === 'Send');
-      assert.deepEqual(rows.map((r) => [r.fileName, r.status, r.reason]).sort(), [
-        ['empty.zip', 'Failed', reason],
-        ['text.zip', 'Failed', reason],
-        ['truncated.zip', 'Failed', reason],
+      // The log book names each file as it is now in Outbox_Failed (what the GUI's Retry moves back).
+      assert.deepEqual(rows.map((r) => [r.fileName, r.folder, r.status, r.reason]).sort(), [
+        ['empty (2).zip', 'Outbox_Failed', 'Failed', reason],
+        ['text.zip', 'Outbox_Failed', 'Failed', reason],
+        ['truncated.zip', 'Outbox_Failed', 'Failed', reason],
       ]);
       const warnings = capture.lines().filter(isWarning);
       assert.deepEqual(warnings.map((w) => w.zip).sort(), ['empty.zip', 'text.zip', 'truncated.zip'], 'one warning per file, at the first sight');

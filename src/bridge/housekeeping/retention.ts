@@ -164,7 +164,7 @@ async function deleteItem(
     const reason = `could not delete from ${folder} after ${plural(days, 'day')}: ${(err as Error).message}; tried again at the next pass`;
     log.warn({ err, folder, item: name }, reason);
     if (!deps.reportedFailures?.has(key)) {
-      logBook.add({ action: 'Cleanup', status: 'Failed', fileName: name, crids, reason });
+      logBook.add({ action: 'Cleanup', status: 'Failed', fileName: name, folder, crids, reason });
       deps.reportedFailures?.add(key);
     }
     result.failed.push({ folder, name, reason });
@@ -174,7 +174,7 @@ async function deleteItem(
   deps.reportedFailures?.delete(key);
   const since = record.source === 'moved' ? 'moved there' : 'first seen there';
   const reason = `deleted from ${folder} after ${plural(days, 'day')} (${since} ${utcMinute(record.movedAt)})`;
-  logBook.add({ action: 'Cleanup', status: 'Success', fileName: name, crids, reason });
+  logBook.add({ action: 'Cleanup', status: 'Success', fileName: name, folder, crids, reason });
   log.info({ folder, item: name }, reason);
   result.deleted.push({ folder, name });
 }

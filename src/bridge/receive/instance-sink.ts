@@ -172,6 +172,7 @@ class InstanceSink implements DatasetSink {
       const study = await this.ctx.tracker.place({
         tempPath: this.tempPath,
         size: this.file.bytesWritten,
+        source: { callingAeTitle: this.rq.channel.callingAeTitle, peer: this.rq.channel.peer },
         patientId: text(this.rewriter, TAGS.PatientID) ?? '',
         studyInstanceUid,
         info: {
@@ -182,7 +183,6 @@ class InstanceSink implements DatasetSink {
           modality,
         },
         label: { patientName: this.fields?.patientName ?? '', studyDate: this.fields?.studyDate ?? '', modality },
-        callingAeTitle: this.rq.channel.callingAeTitle,
       });
       this.settled = true;
       // The study's id on the association's line links the two in the technical log.

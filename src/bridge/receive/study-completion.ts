@@ -80,6 +80,7 @@ export class StudyCompletion {
   private async complete(study: StagedStudy, progress: ZippingHandle | undefined): Promise<void> {
     const { layout } = this.deps;
     const log = studyLog(this.deps.log, study);
+    const zipStartedMs = Date.now();
     const tempZipPath = join(layout.zipTemp, `${basename(study.dir)}.zip.tmp`);
     let zipped: ZippedStudy | null = null;
     let committed;
@@ -106,10 +107,10 @@ export class StudyCompletion {
       if (published.cleanupError) log.warn({ err: published.cleanupError, zip: published.path }, 'ZIP published; removing its temporary file or syncing the folder failed');
     } catch (err) {
       await unlink(tempZipPath).catch(() => undefined);
-      await this.fail(study, err as Error, zipped);
+      await this.fail(study, err as Error, zipped, Date.now() - zipStartedMs);
       return;
     }
-    await this.afterCommit(study, committed);
+    await this.afterCommit(study, committed, Date.now() - zipStartedMs);
   }
 
   /**
@@ -120,6 +121,7 @@ export class StudyCompletion {
   private async afterCommit(
     study: StagedStudy,
     done: { zipped: ZippedStudy; fields: ReturnType<typeof describe>; crids: string[]; inbox: StudyOutcome['inbox']; finalPath: string },
+    zippingMs: number,
   ): Promise<void> {
     const log = studyLog(this.deps.log, study);
     const { zipped, fields, crids, inbox, finalPath } = done;
@@ -144,6 +146,9 @@ export class StudyCompletion {
         reason,
         studyInstanceUid: fields.studyInstanceUid,
         fileName: basename(finalPath),
+        folder: inbox,
+        ...deliveryFields(study),
+        zippingMs,
       });
     } catch (err) {
       log.error({ err, zip: finalPath }, 'ZIP published, but the log book row could not be written');
@@ -165,14 +170,16 @@ export class StudyCompletion {
     }
   }
 
-  private async fail(study: StagedStudy, err: Error, zipped: ZippedStudy | null): Promise<void> {
+  private async fail(study: StagedStudy, err: Error, zipped: ZippedStudy | null, zippingMs: number): Promise<void> {
     const { layout } = this.deps;
     const log = studyLog(this.deps.log, study);
     const reason = `zipping failed: ${err instanceof Error ? err.message : String(err)}`;
     let path = study.dir;
+    let folder = '';
     try {
       path = await uniqueFolderPath(layout.inboxFailed, basename(study.dir));
       await durableRename(study.dir, path);
+      folder = 'Inbox_Failed';
       noteFailedMove(this.deps, 'Inbox_Failed', path);
     } catch (moveErr) {
       // Left in staging: the next start tries again. Nothing is deleted.
@@ -200,6 +207,9 @@ export class StudyCompletion {
         reason,
         studyInstanceUid: fields?.studyInstanceUid ?? '',
         fileName: basename(path),
+        folder,
+        ...deliveryFields(study),
+        zippingMs,
       });
     } catch (bookErr) {
       log.error({ err: bookErr }, 'the log book row of a failed study could not be written');
@@ -210,6 +220,13 @@ export class StudyCompletion {
     );
     this.report(log, { status: 'Failed', path, inbox: 'Inbox_Failed', instances: count, crids: [], reason });
   }
+}
+
+/** The log book's account of who delivered the study and how long it took (empty when recovered). */
+function deliveryFields(study: StagedStudy): { callingAeTitle: string; peerAddress: string; receivingMs: number | null } {
+  const d = study.delivery;
+  if (!d) return { callingAeTitle: '', peerAddress: '', receivingMs: null };
+  return { callingAeTitle: d.callingAeTitles.join(', '), peerAddress: d.peerAddresses.join(', '), receivingMs: Math.max(0, d.lastPlacedMs - d.firstPlacedMs) };
 }
 
 /** A folder name in `parent` that does not exist yet: `name`, `name (2)`, ... */

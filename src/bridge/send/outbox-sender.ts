@@ -140,10 +140,11 @@ export class OutboxSender {
   private async send(claimedPath: string, progress: SendingHandle | undefined): Promise<void> {
     const zipName = originalZipName(claimedPath);
     const log = this.deps.log.child({ zip: zipName });
+    const startedMs = Date.now();
     const opened = await this.openWithRetries(claimedPath, log, progress);
     if (opened === null) return; // stopping: the ZIP stays claimed
     if ('reason' in opened) {
-      await this.finish(claimedPath, zipName, emptyProgress(), 0, opened.reason, log);
+      await this.finish(claimedPath, zipName, { ...emptyProgress(), startedMs }, 0, opened.reason, log);
       return;
     }
     const { zip } = opened;
@@ -197,7 +198,7 @@ export class OutboxSender {
   /** Sends what is not yet stored; retries transient faults with doubling delays. */
   private async sendWithRetries(zip: OutboxZip, log: Logger, shown: SendingHandle | undefined): Promise<Progress> {
     const settings = this.deps.settings();
-    const progress: Progress = { results: [], attributes: new Map(), modalities: [] };
+    const progress: Progress = { ...emptyProgress(), startedMs: Date.now(), target: settings.target };
     const done = new Set<string>();
     for (let attempt = 0; ; attempt += 1) {
       const remaining = zip.instances.filter((instance) => !done.has(instance.entryName));
@@ -290,6 +291,7 @@ export class OutboxSender {
       log.error({ instances, sent, reason, movedTo: path, ...to }, 'ZIP not sent');
     }
     const status = reason === undefined ? 'Success' : 'Failed';
+    const target = progress.target;
     try {
       const fields = studyFields(progress.attributes);
       this.deps.logBook.add({
@@ -304,7 +306,12 @@ export class OutboxSender {
         crids: [],
         reason: reason ?? null,
         studyInstanceUid: fields.studyInstanceUid,
-        fileName: zipName,
+        // Sent ZIPs are deleted: no folder. A failed one may have got a distinct name there.
+        fileName: path === '' ? zipName : basename(path),
+        folder: path === '' ? '' : 'Outbox_Failed',
+        callingAeTitle: target?.callingAeTitle ?? '',
+        peerAddress: target ? `${target.host}:${target.port}` : '',
+        sendingMs: progress.startedMs === undefined ? null : Date.now() - progress.startedMs,
       });
     } catch (err) {
       log.error({ err, status }, `the log book row of this ZIP could not be written (the ZIP was ${reason === undefined ? 'sent and deleted' : 'moved to Outbox_Failed'})`);
@@ -353,4 +360,8 @@ interface Progress {
   error?: string;
   /** Stopped between instances: the ZIP stays claimed and is sent again later. */
   interrupted?: boolean;
+  /** When sending began (Date.now()); absent for a file rejected unread. */
+  startedMs?: number;
+  /** The PACS it was sent to (the log book's peer); absent when nothing was sent. */
+  target?: SendTarget;
 }

@@ -22,6 +22,20 @@ export interface InstanceInfo {
   modality: string;
 }
 
+/** Who delivered a study's instances, and when (the log book's details; empty when recovered). */
+export interface StudyDelivery {
+  /** When the first and the last instance of this generation were placed (ms since the epoch). */
+  firstPlacedMs: number;
+  lastPlacedMs: number;
+  /** Distinct calling AE titles of the delivering associations, first first (at most DELIVERY_SOURCES_MAX). */
+  callingAeTitles: string[];
+  /** Distinct peer addresses (without the port, which changes per association). */
+  peerAddresses: string[];
+}
+
+/** How many distinct AE titles and addresses a study keeps. */
+export const DELIVERY_SOURCES_MAX = 4;
+
 /** A study folder handed over for zipping. */
 export interface StagedStudy {
   /** Patient + study grouping key, also the folder name's prefix. */
@@ -30,6 +44,8 @@ export interface StagedStudy {
   dir: string;
   /** Infos by file name, for the instances received in this run (recovered ones are absent). */
   instances: Map<string, InstanceInfo>;
+  /** Who delivered it; absent for a folder recovered or retried (nothing received in this run). */
+  delivery?: StudyDelivery;
 }
 
 /** One received instance, fsynced under a temporary name, to be placed in its study. */
@@ -40,9 +56,26 @@ export interface InstanceArrival {
   info: InstanceInfo;
   /** The file's size in bytes (the receiver knows it: it wrote the file). */
   size: number;
-  /** What the GUI shows of the study while it arrives, and who sent it. */
+  /** What the GUI shows of the study while it arrives. */
   label?: StudyLabel;
-  callingAeTitle?: string;
+  /** The association it came on: its calling AE title and the peer's `address:port`. */
+  source?: { callingAeTitle: string; peer: string };
+}
+
+/** `address:port` without the port (IPv6 addresses keep their colons). */
+function addressOf(peer: string): string {
+  return peer.replace(/:[0-9?]+$/, '');
+}
+
+function noteDelivery(study: StagedStudy, arrival: InstanceArrival, nowMs: number): void {
+  const delivery = (study.delivery ??= { firstPlacedMs: nowMs, lastPlacedMs: nowMs, callingAeTitles: [], peerAddresses: [] });
+  delivery.lastPlacedMs = nowMs;
+  if (!arrival.source) return;
+  const add = (list: string[], value: string) => {
+    if (value !== '' && !list.includes(value) && list.length < DELIVERY_SOURCES_MAX) list.push(value);
+  };
+  add(delivery.callingAeTitles, arrival.source.callingAeTitle.trim());
+  add(delivery.peerAddresses, addressOf(arrival.source.peer));
 }
 
 interface ActiveStudy {
@@ -139,8 +172,9 @@ export class StudyTracker {
       if (this.options.fsync) await dir.sync(); // the new name is durable before the C-STORE response
 
       entry.study.instances.set(fileName, arrival.info);
+      noteDelivery(entry.study, arrival, this.now());
       this.options.onPlaced?.(arrival.size);
-      entry.progress?.placed(arrival.size, arrival.label, arrival.callingAeTitle);
+      entry.progress?.placed(arrival.size, arrival.label, arrival.source?.callingAeTitle);
       return basename(entry.study.dir);
     } finally {
       entry.inFlight -= 1;

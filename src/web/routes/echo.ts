@@ -28,6 +28,8 @@ export const postEcho: Route = async ({ req, res, supervisor, log }) => {
     action: 'Echo',
     status: result.ok ? 'Success' : 'Failed',
     fileName: where,
+    callingAeTitle: target.callingAeTitle,
+    peerAddress: `${target.host}:${target.port}`,
     reason: result.ok ? null : `C-ECHO to ${where} (calling AE ${target.callingAeTitle}) failed: ${result.reason}`,
   });
   sendJson(res, 200, result.ok ? { ok: true, rttMs: result.rttMs, target: where } : { ok: false, reason: result.reason, target: where });

@@ -133,11 +133,11 @@ export interface StorescpPeer {
  * bit-preserving mode (+B: the dataset is stored as received on the wire, not re-encoded).
  * Resolves once an echoscu C-ECHO succeeds. `extraArgs` go before the port (e.g. `+xa`).
  */
-export async function startStorescp(options: { outDir: string; aeTitle?: string; extraArgs?: string[] }): Promise<StorescpPeer> {
+export async function startStorescp(options: { outDir: string; aeTitle?: string; extraArgs?: string[]; /** A port chosen before (a PACS that comes up where the bridge already sends). */ port?: number }): Promise<StorescpPeer> {
   requirePrivateNetns('storescp');
   const aeTitle = options.aeTitle ?? 'STORESCP';
   await mkdir(options.outDir, { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const peer = await spawnPeer('storescp', [
     '-aet', aeTitle, '+B', '-od', options.outDir, ...(options.extraArgs ?? []), String(port),
   ], { env: { ...process.env, TCP_NODELAY: '1' } });

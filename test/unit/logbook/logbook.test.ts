@@ -48,6 +48,12 @@ describe('openLogBook', () => {
         reason: null,
         studyInstanceUid: '',
         fileName: '',
+        folder: '',
+        callingAeTitle: '',
+        peerAddress: '',
+        receivingMs: null,
+        zippingMs: null,
+        sendingMs: null,
       };
       assert.deepEqual(e, expected);
       assert.deepEqual(book.latest(), [expected]);
@@ -236,8 +242,8 @@ describe('schema v2: failed-item move times', () => {
     }
     const check = new DatabaseSync(file, { readOnly: true });
     try {
-      assert.equal(pragma(check, 'user_version'), 2);
-      assert.equal(SCHEMA_VERSION, 2);
+      assert.equal(pragma(check, 'user_version'), 3);
+      assert.equal(SCHEMA_VERSION, 3);
     } finally {
       check.close();
     }
@@ -339,6 +345,118 @@ describe('a log book written by release 0.1.0 (better-sqlite3 on Node 20)', () =
       assert.deepEqual(book.failedMoves('Outbox_Failed').map((m) => [m.name, m.source]), [['x.zip', 'moved']]);
       assert.deepEqual(book.failedMoves('Inbox_Failed').map((m) => [m.name, m.source]), [['study-folder', 'seen']]);
       assert.equal(book.add({ action: 'Cleanup', status: 'Success' }).id, 4);
+      // v3: the old rows have the drawer's fields empty; new rows carry them.
+      assert.deepEqual(
+        [rows[2].folder, rows[2].callingAeTitle, rows[2].peerAddress, rows[2].receivingMs, rows[2].zippingMs, rows[2].sendingMs],
+        ['', '', '', null, null, null],
+      );
+      const retried = book.add({ action: 'Retry', status: 'Success', fileName: 'x.zip', folder: 'Outbox_Auto' });
+      assert.equal(retried.id, 5);
+      assert.deepEqual(book.query({ q: 'müller' }).map((r) => r.id), [1]);
+    } finally {
+      book.close();
+    }
+    const raw = new DatabaseSync(file, { readOnly: true });
+    try {
+      assert.equal(pragma(raw, 'user_version'), 3);
+      const indexes = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'log_entry'").all().map((r) => r.name);
+      assert.ok(indexes.includes('log_entry_timestamp'), `indexes: ${indexes.join(', ')}`);
+      assert.equal(pragma(raw, 'integrity_check'), 'ok');
+      const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
+      assert.deepEqual(tables, ['failed_item', 'log_entry', 'sqlite_sequence']);
+    } finally {
+      raw.close();
+    }
+  });
+});
+
+describe('schema v3: drawer fields, Retry, filters and paging', () => {
+  it('keeps the id counter of a v2 log book whose newest rows were deleted (ids never reused)', () => {
+    const file = freshFile();
+    const raw = new DatabaseSync(file);
+    raw.exec(V1_DDL);
+    const insert = raw.prepare(`INSERT INTO log_entry (timestamp, action, status, patient_name, birth_date, study_date, modality,
+      instances, study_description, crids, reason, study_instance_uid, file_name)
+      VALUES ('2025-01-02T03:04:05.006Z', 'Echo', 'Success', '', '', '', '', 0, '', '', NULL, '', ?)`);
+    for (let i = 1; i <= 5; i++) insert.run(`f${i}`);
+    raw.exec('DELETE FROM log_entry WHERE id > 3');
+    raw.exec('PRAGMA user_version = 2');
+    raw.exec(`CREATE TABLE failed_item (folder TEXT NOT NULL, name TEXT NOT NULL, moved_at TEXT NOT NULL, source TEXT NOT NULL,
+      PRIMARY KEY (folder, name)) STRICT, WITHOUT ROWID`);
+    raw.close();
+    const book = openLogBook(file);
+    try {
+      assert.deepEqual(book.latest().map((r) => r.fileName), ['f3', 'f2', 'f1']);
+      assert.equal(book.add({ action: 'Echo', status: 'Success' }).id, 6);
+    } finally {
+      book.close();
+    }
+  });
+
+  it('a failing migration leaves the v2 log book as it was', () => {
+    const file = freshFile();
+    const raw = new DatabaseSync(file);
+    raw.exec(V1_DDL);
+    raw.exec("INSERT INTO log_entry VALUES (1, 't', 'Echo', 'Success', '', '', '', '', 0, '', '', NULL, '', 'kept')");
+    // A leftover table of the name the migration needs makes it fail half-way.
+    raw.exec('CREATE TABLE log_entry_v3 (x INTEGER)');
+    raw.exec('PRAGMA user_version = 1');
+    raw.close();
+    assert.throws(() => openLogBook(file));
+    const check = new DatabaseSync(file, { readOnly: true });
+    try {
+      assert.equal(pragma(check, 'user_version'), 1);
+      assert.deepEqual(check.prepare('SELECT file_name FROM log_entry').all().map((r) => r.file_name), ['kept']);
+      assert.equal(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'failed_item'").get()?.n, 0);
+    } finally {
+      check.close();
+    }
+  });
+
+  it('stores the drawer fields and refuses negative durations', () => {
+    const book = openLogBook(freshFile());
+    try {
+      const e = book.add({
+        action: 'Receive', status: 'Success', fileName: 'a.zip', folder: 'Inbox_Manual', callingAeTitle: 'MODALITY1',
+        peerAddress: '127.0.0.1', receivingMs: 1234.4, zippingMs: 56, sendingMs: null,
+      });
+      assert.deepEqual([e.folder, e.callingAeTitle, e.peerAddress, e.receivingMs, e.zippingMs, e.sendingMs], ['Inbox_Manual', 'MODALITY1', '127.0.0.1', 1234, 56, null]);
+      assert.deepEqual(book.latest(1), [e]);
+      assert.throws(() => book.add({ action: 'Send', status: 'Success', sendingMs: -1 }), TypeError);
+    } finally {
+      book.close();
+    }
+  });
+
+  it('query filters by words, action, status and time, and pages by id', () => {
+    let t = Date.UTC(2026, 0, 1);
+    const book = openLogBook(freshFile(), { now: () => new Date(t) });
+    try {
+      const day = 24 * 3600_000;
+      book.add({ action: 'Receive', status: 'Success', patientName: 'MÜLLER^Jürgen', fileName: 'a.zip' }); // 1: Jan 1
+      t += day;
+      book.add({ action: 'Send', status: 'Failed', patientName: 'DOE^Jane', reason: 'PACS refused', fileName: 'b.zip' }); // 2: Jan 2
+      t += day;
+      book.add({ action: 'Receive', status: 'Failed', patientName: 'DOE^John', crids: [A], fileName: 'c' }); // 3: Jan 3
+      t += day;
+      book.add({ action: 'Retry', status: 'Success', fileName: 'b.zip', folder: 'Outbox_Auto' }); // 4: Jan 4
+      const ids = (q: Parameters<typeof book.query>[0]) => book.query(q).map((r) => r.id);
+      assert.deepEqual(ids({}), [4, 3, 2, 1]);
+      assert.deepEqual(ids({ q: 'DOE, Jane' }), [2]);
+      assert.deepEqual(ids({ q: 'doe' }), [3, 2]);
+      assert.deepEqual(ids({ q: 'JÜRGEN' }), [1], 'case folding beyond ASCII');
+      assert.deepEqual(ids({ q: A.slice(3, 12) }), [3]);
+      assert.deepEqual(ids({ q: 'b.zip' }), [4, 2]);
+      assert.deepEqual(ids({ q: '%' }), [], 'no LIKE wildcards');
+      assert.deepEqual(ids({ action: 'Receive' }), [3, 1]);
+      assert.deepEqual(ids({ status: 'Failed' }), [3, 2]);
+      assert.deepEqual(ids({ action: 'Receive', status: 'Failed' }), [3]);
+      assert.deepEqual(ids({ from: new Date(Date.UTC(2026, 0, 2)), to: new Date(Date.UTC(2026, 0, 4)) }), [3, 2]);
+      assert.deepEqual(ids({ before: 4, limit: 2 }), [3, 2]);
+      assert.deepEqual(ids({ before: 2, limit: 2 }), [1]);
+      assert.deepEqual([...book.iterate({ status: 'Failed' })].map((r) => r.id), [3, 2]);
+      assert.throws(() => book.query({ action: 'Drop' as never }), TypeError);
+      assert.throws(() => book.query({ limit: -1 }), RangeError);
     } finally {
       book.close();
     }

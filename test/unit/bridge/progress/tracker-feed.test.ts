@@ -21,7 +21,7 @@ function arrival(tempPath: string, sopInstanceUid: string, size: number): Instan
     studyInstanceUid: '1.2.3.4',
     info: { sopInstanceUid, seriesInstanceUid: '1.2.3.4.5', seriesNumber: '1', instanceNumber: '1', modality: 'CT' },
     label: LABEL,
-    callingAeTitle: 'PACS1',
+    source: { callingAeTitle: 'PACS1', peer: '127.0.0.1:40000' },
   };
 }
 
