@@ -35,6 +35,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
     maxPduLength: 262144,
     zipCompressionLevel: 1,
     fsync: true,
+    allowedPeers: [],
+    tls: { enabled: false, port: 2762, certFile: '', keyFile: '', caFile: '', requireClientCert: true },
   },
   send: {
     enabled: false,
@@ -47,12 +49,14 @@ export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
     scanIntervalSeconds: 5,
     stableSeconds: 2,
     incompleteZipSeconds: 600,
+    tls: { enabled: false, caFile: '', certFile: '', keyFile: '' },
     timeoutSeconds: 30,
   },
   gui: {
     host: '127.0.0.1',
     port: 8104,
     password: '',
+    tls: { certFile: '', keyFile: '' },
   },
   log: {
     level: 'info',

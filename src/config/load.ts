@@ -49,7 +49,8 @@ function toIssues(json: unknown, zodIssues: readonly z.core.$ZodIssue[]): Config
 }
 
 /**
- * Validates parsed JSON against SPEC §5, fills in defaults and makes `storageFolder` absolute.
+ * Validates parsed JSON against SPEC §5, fills in defaults and makes `storageFolder` and the
+ * TLS file paths absolute.
  * Throws ConfigError naming every offending key.
  */
 export function parseConfig(json: unknown, options: ParseConfigOptions): Config {
@@ -57,6 +58,12 @@ export function parseConfig(json: unknown, options: ParseConfigOptions): Config 
   if (!result.success) throw new ConfigError(toIssues(json, result.error.issues));
   const config: Config = result.data;
   config.storageFolder = path.resolve(options.baseDir, config.storageFolder);
+  const absolute = (file: string) => (file === '' ? '' : path.resolve(options.baseDir, file));
+  for (const tls of [config.receive.tls, config.send.tls, config.gui.tls] as Array<Record<string, unknown>>) {
+    for (const key of ['certFile', 'keyFile', 'caFile']) {
+      if (typeof tls[key] === 'string') tls[key] = absolute(tls[key]);
+    }
+  }
   return config;
 }
 

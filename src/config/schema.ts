@@ -23,6 +23,11 @@ export const RULES = {
   peerHostRequired: 'must be set when send.enabled is true',
   guiPassword: 'must be set (at least 12 characters) when gui.host is not a loopback address',
   logLevel: 'must be one of "trace", "debug", "info", "warn", "error"',
+  file: 'must be a file path, or "" for none (no NUL character)',
+  tlsPair: 'certFile and keyFile must both be set (PEM files) when TLS is on',
+  tlsCa: 'must be set (a PEM bundle of the CAs whose client certificates are trusted) when requireClientCert is true',
+  peerAddress: 'must be an IP address, a CIDR range such as "10.1.2.0/24", or a host name',
+  peers: 'must be a list of at most 256 entries like { "aeTitle": "PACS1", "host": "10.1.2.3" }',
   unknownKey: 'unknown key',
   intRange: (min: number, max: number) => `must be an integer from ${min} to ${max}`,
 } as const;
@@ -74,6 +79,32 @@ const ipAddress = (def: string) =>
     .refine((v) => isIP(v) !== 0, { error: RULES.ipAddress })
     .default(def);
 
+/** A file path ('' = none); relative paths resolve against the configuration file's folder. */
+const filePath = () =>
+  z.string({ error: RULES.file }).trim().refine((v) => !v.includes('\0'), { error: RULES.file }).default('');
+
+/** True for an IP address, a CIDR range (IPv4 /0–32, IPv6 /0–128) or an RFC 1123 host name. */
+export function isValidPeerAddress(value: string): boolean {
+  const slash = value.indexOf('/');
+  if (slash === -1) return isIP(value) !== 0 || isValidPeerHost(value);
+  const ip = value.slice(0, slash);
+  const bits = value.slice(slash + 1);
+  const family = isIP(ip);
+  if (family === 0 || !/^[0-9]{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** One known peer (SPEC §5 `receive.allowedPeers`): its calling AE title, optionally where it may come from. */
+const peerSchema = z.strictObject(
+  {
+    aeTitle: z.string({ error: RULES.aeTitle }).trim().refine(isValidAeTitle, { error: RULES.aeTitle }),
+    host: z.string({ error: RULES.peerAddress }).trim().refine(isValidPeerAddress, { error: RULES.peerAddress }).optional(),
+    /** With TLS and requireClientCert: the subject CN its client certificate must carry. */
+    commonName: z.string({ error: RULES.aeTitle }).trim().min(1).max(256).optional(),
+  },
+  { error: RULES.object },
+);
+
 /** Groups that cannot hold a CRYPE ID: command, file meta, directory, item delimiters, illegal. */
 const FORBIDDEN_CRID_GROUPS = new Set([0x0000, 0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0007, 0xfffe, 0xffff]);
 
@@ -97,6 +128,26 @@ const receiveSchema = z
       maxPduLength: int(4096, 16777216, D.receive.maxPduLength),
       zipCompressionLevel: int(0, 9, D.receive.zipCompressionLevel),
       fsync: bool(D.receive.fsync),
+      allowedPeers: z.array(peerSchema, { error: RULES.peers }).max(256, { error: RULES.peers }).default([]),
+      tls: z
+        .strictObject(
+          {
+            enabled: bool(D.receive.tls.enabled),
+            port: int(1, 65535, D.receive.tls.port),
+            certFile: filePath(),
+            keyFile: filePath(),
+            caFile: filePath(),
+            requireClientCert: bool(D.receive.tls.requireClientCert),
+          },
+          { error: RULES.object },
+        )
+        .superRefine((t, ctx) => {
+          if (!t.enabled) return;
+          if (t.certFile === '') ctx.addIssue({ code: 'custom', path: ['certFile'], message: RULES.tlsPair, input: t.certFile });
+          if (t.keyFile === '') ctx.addIssue({ code: 'custom', path: ['keyFile'], message: RULES.tlsPair, input: t.keyFile });
+          if (t.requireClientCert && t.caFile === '') ctx.addIssue({ code: 'custom', path: ['caFile'], message: RULES.tlsCa, input: t.caFile });
+        })
+        .prefault({}),
     },
     { error: RULES.object },
   )
@@ -131,6 +182,24 @@ const sendSchema = z
       scanIntervalSeconds: int(1, 3600, D.send.scanIntervalSeconds),
       stableSeconds: int(1, 3600, D.send.stableSeconds),
       incompleteZipSeconds: int(10, 86400, D.send.incompleteZipSeconds),
+      tls: z
+        .strictObject(
+          {
+            enabled: bool(D.send.tls.enabled),
+            /** '' = the system's trusted CAs. */
+            caFile: filePath(),
+            certFile: filePath(),
+            keyFile: filePath(),
+          },
+          { error: RULES.object },
+        )
+        .superRefine((t, ctx) => {
+          if ((t.certFile === '') !== (t.keyFile === '')) {
+            const key = t.certFile === '' ? 'certFile' : 'keyFile';
+            ctx.addIssue({ code: 'custom', path: [key], message: 'certFile and keyFile (our client certificate) must be set together', input: '' });
+          }
+        })
+        .prefault({}),
       timeoutSeconds: int(1, 3600, D.send.timeoutSeconds),
     },
     { error: RULES.object },
@@ -155,6 +224,14 @@ const guiSchema = z
       host: ipAddress(D.gui.host),
       port: int(1, 65535, D.gui.port),
       password: z.string({ error: RULES.guiPassword }).default(D.gui.password),
+      tls: z
+        .strictObject({ certFile: filePath(), keyFile: filePath() }, { error: RULES.object })
+        .superRefine((t, ctx) => {
+          if ((t.certFile === '') !== (t.keyFile === '')) {
+            ctx.addIssue({ code: 'custom', path: [t.certFile === '' ? 'certFile' : 'keyFile'], message: 'certFile and keyFile must be set together (the GUI then serves HTTPS only)', input: '' });
+          }
+        })
+        .prefault({}),
     },
     { error: RULES.object },
   )
@@ -200,6 +277,13 @@ export const configSchema = z.strictObject(
 );
 
 /** Log levels accepted by `log.level` (pino level names). */
+/** A known peer: its calling AE title, optionally its address (IP, CIDR or host name) and certificate CN. */
+export interface AllowedPeer {
+  aeTitle: string;
+  host?: string;
+  commonName?: string;
+}
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 /** The validated settings, nested like the JSON file (SPEC §5). */
@@ -229,6 +313,18 @@ export interface Config {
     maxPduLength: number;
     zipCompressionLevel: number;
     fsync: boolean;
+    /** Known peers; empty = any peer (SPEC §5). */
+    allowedPeers: AllowedPeer[];
+    /** The DICOM TLS listener beside the plain one (PS3.15 Annex B). */
+    tls: {
+      enabled: boolean;
+      port: number;
+      /** Absolute PEM file paths ('' = none). */
+      certFile: string;
+      keyFile: string;
+      caFile: string;
+      requireClientCert: boolean;
+    };
   };
   send: {
     enabled: boolean;
@@ -248,12 +344,16 @@ export interface Config {
     incompleteZipSeconds: number;
     /** Connect, association and per-response timeout. */
     timeoutSeconds: number;
+    /** DICOM TLS to the PACS; `caFile` '' = the system's CAs; certFile/keyFile: our client certificate. */
+    tls: { enabled: boolean; caFile: string; certFile: string; keyFile: string };
   };
   gui: {
     host: string;
     port: number;
     /** Required (12+ characters) when `host` is not loopback; HTTP Basic password. Never logged or sent to the page. */
     password: string;
+    /** Both set: the GUI serves HTTPS only. Absolute PEM file paths ('' = none). */
+    tls: { certFile: string; keyFile: string };
   };
   log: {
     level: LogLevel;
