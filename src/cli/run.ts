@@ -26,7 +26,6 @@ import type { Logger } from '../dicom/ul/logger.js';
 import { closeAllLoggers, setConsoleDestination } from '../log.js';
 import { Supervisor } from '../supervisor.js';
 import { openBrowser } from '../web/open-browser.js';
-import { setRunMode } from '../web/routes/health.js';
 import { startGuiServer } from '../web/server.js';
 import { alreadyRunningLine, CONSOLE_HOLD_MS, holdConsole, probeRunningBridge } from './already-running.js';
 import { createConsolePretty, wantsColour, wantsPrettyConsole } from './console-pretty.js';
@@ -64,7 +63,6 @@ export function drainMsFromEnv(env: NodeJS.ProcessEnv): number {
 export async function runBridge(options: RunOptions): Promise<number> {
   const { config, configPath, version } = options;
   const drainMs = drainMsFromEnv(process.env);
-  setRunMode(options.openGui ? 'foreground' : 'service');
   if (options.openGui) {
     // Before binding anything: a double-click while the service runs opens the service's GUI.
     const running = await probeRunningBridge({ gui: config.gui, configPath });
@@ -87,7 +85,7 @@ export async function runBridge(options: RunOptions): Promise<number> {
   const supervisor = new Supervisor(first, { configPath, start: (next) => createBridge(next), log });
   let gui;
   try {
-    gui = await startGuiServer({ supervisor, version, log });
+    gui = await startGuiServer({ supervisor, version, log, mode: options.openGui ? 'foreground' : 'service' });
   } catch (err) {
     await supervisor.stop();
     await closeAllLoggers();

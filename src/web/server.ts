@@ -19,7 +19,7 @@ import { getActivity } from './routes/activity.js';
 import { postEcho } from './routes/echo.js';
 import { EventHub } from './routes/events.js';
 import { getFolders } from './routes/folders.js';
-import { HealthService } from './routes/health.js';
+import { HealthService, type RunMode } from './routes/health.js';
 import { getSettings, putSettings, validateSettings } from './routes/settings.js';
 import { getLogBook, getStatus } from './routes/status.js';
 import { getProgress } from './routes/progress.js';
@@ -30,6 +30,8 @@ export interface GuiServerOptions {
   supervisor: Supervisor;
   version: string;
   log: Logger;
+  /** How this process runs (the CLI's `-s` or not), reported by /health. */
+  mode?: RunMode;
   /** Overrides gui.port (tests use 0). */
   port?: number;
   /** Serve the page from these folders instead of the embedded or source-tree files. */
@@ -75,12 +77,12 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
   const files = options.staticDirs ? filesFromDirs(options.staticDirs) : defaultGuiFiles();
   const initial = supervisor.config.gui;
   const events = new EventHub(supervisor, version, log);
-  const health = new HealthService(supervisor, version);
+  const health = new HealthService(supervisor, version, { mode: options.mode });
 
   const routes = new Map<string, Map<string, Route>>([
     ['/api/status', new Map([['GET', getStatus]])],
     ['/api/logbook', new Map([['GET', getLogBook]])],
-    // Log Book export and Retry (issue 11): a read, and a write behind the same guard as settings.
+    // Log Book export and Retry: a read, and a write behind the same guard as settings.
     ['/api/logbook.csv', new Map([['GET', getLogBookCsv]])],
     ['/api/retry', new Map([['POST', postRetry]])],
     ['/api/events', new Map([['GET', events.route]])],

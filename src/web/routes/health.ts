@@ -39,13 +39,6 @@ export const PRODUCT_NAME = 'DicomBridge';
 /** How this process runs: `-s` (service), without it (foreground), or not set (tests of the web layer). */
 export type RunMode = 'service' | 'foreground' | 'unknown';
 
-let runMode: RunMode = 'unknown';
-
-/** Set once by the CLI at start, before the GUI serves (one process, one mode). */
-export function setRunMode(mode: RunMode): void {
-  runMode = mode;
-}
-
 /**
  * SHA-256 (hex) of the absolute configuration path, as /health reports it. Windows paths are
  * case-insensitive: lower-cased there, so `C:\CrypeDcm` and `c:\crypedcm` are the same file.
@@ -81,10 +74,13 @@ export interface HealthServiceOptions {
   now?: () => number;
   /** Writes and removes a small file in `dir`; rejects when it cannot (tests inject failures). */
   probeWrite?: (dir: string) => Promise<void>;
+  /** How this process runs, reported to a second start with the same configuration. */
+  mode?: RunMode;
 }
 
 /** Evaluates readiness for whichever bridge is current and serves both routes. */
 export class HealthService {
+  private readonly mode: RunMode;
   private readonly now: () => number;
   private readonly probeWrite: (dir: string) => Promise<void>;
   private probe: { dir: string; atMs: number; result: Promise<string | null> } | null = null;
@@ -95,6 +91,7 @@ export class HealthService {
     options: HealthServiceOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.mode = options.mode ?? 'unknown';
     // The same probe as the start-up check of SPEC §5 "storage folder: writable".
     this.probeWrite = options.probeWrite ?? ((dir) => checkStorageFolder({ storageFolder: dir }));
   }
@@ -134,7 +131,7 @@ export class HealthService {
   /** GET /health */
   readonly health: Route = async ({ res }) => {
     const report = await this.report();
-    const identity = { product: PRODUCT_NAME, version: this.version, mode: runMode, configPathSha256: configPathHash(this.supervisor.configPath) };
+    const identity = { product: PRODUCT_NAME, version: this.version, mode: this.mode, configPathSha256: configPathHash(this.supervisor.configPath) };
     if (report.ready) sendJson(res, 200, { status: 'ready', ...identity, checks: report.checks });
     else sendJson(res, 503, { status: 'not ready', ...identity, reasons: report.reasons, checks: report.checks });
   };
