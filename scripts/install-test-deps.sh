@@ -12,6 +12,7 @@ command -v Orthanc >/dev/null 2>&1 || need+=(orthanc)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the admin GUI tests drive it with playwright-core
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # the service unit is checked with systemd-analyze verify
 command -v openssl >/dev/null 2>&1 || need+=(openssl)   # the TLS tests make their own certificates
 command -v script >/dev/null 2>&1 || need+=(bsdutils)   # the console test gives the CLI a terminal
 if [ ${#need[@]} -gt 0 ]; then
