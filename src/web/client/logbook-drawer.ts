@@ -72,7 +72,8 @@ function details(e: LogEntryDetails): Array<[string, string]> {
     ['Study description', String(e.studyDescription ?? '')],
     ['Study Instance UID', String(e.studyInstanceUid ?? '')],
     ['CRYPE IDs', formatCrids(Array.isArray(e.crids) ? e.crids.map(String) : [])],
-    ['Reason', e.reason === null || e.reason === undefined ? '' : String(e.reason)],
+    // A Settings row (audit trail) carries the changed keys, one `key: old → new` per line.
+    [e.action === 'Settings' ? 'Changes' : 'Reason', e.reason === null || e.reason === undefined ? '' : String(e.reason)],
     ['Calling AE title', String(e.callingAeTitle ?? '')],
     ['Peer address', String(e.peerAddress ?? '')],
     ...durations.filter(([, value]) => value !== ''),
@@ -122,7 +123,7 @@ export function createLogbookDrawer(el: DrawerElements): LogbookDrawer {
     open(entry, from) {
       current = entry;
       returnTo = from;
-      el.title.textContent = `${String(entry.action ?? '')} ${String(entry.status ?? '').toLowerCase()}: ${String(entry.fileName ?? '') || formatPersonName(String(entry.patientName ?? '')) || 'details'}`;
+      el.title.textContent = `${String(entry.action ?? '')} ${String(entry.status ?? '').toLowerCase()}: ${String(entry.fileName ?? '') || formatPersonName(String(entry.patientName ?? '')) || (entry.action === 'Settings' && entry.peerAddress ? `saved from ${String(entry.peerAddress)}` : 'details')}`;
       const fragment = document.createDocumentFragment();
       for (const [label, value] of details(entry)) {
         const dt = document.createElement('dt');
