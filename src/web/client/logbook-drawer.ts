@@ -59,6 +59,15 @@ function details(e: LogEntryDetails): Array<[string, string]> {
     ['Zipping', formatDuration(e.zippingMs)],
     ['Sending', formatDuration(e.sendingMs)],
   ];
+  if (e.action === 'Settings') {
+    // A settings save concerns no study: its changes and who asked are all there is.
+    return [
+      ['Time', formatTimestamp(String(e.timestamp ?? ''))],
+      ['Action', `${String(e.action ?? '')} · ${String(e.status ?? '')}`],
+      ['Changes', e.reason === null || e.reason === undefined ? '' : String(e.reason)],
+      ['Requested from', String(e.peerAddress ?? '')],
+    ];
+  }
   return [
     ['Time', formatTimestamp(String(e.timestamp ?? ''))],
     ['Action', `${String(e.action ?? '')} · ${String(e.status ?? '')}`],
@@ -72,8 +81,7 @@ function details(e: LogEntryDetails): Array<[string, string]> {
     ['Study description', String(e.studyDescription ?? '')],
     ['Study Instance UID', String(e.studyInstanceUid ?? '')],
     ['CRYPE IDs', formatCrids(Array.isArray(e.crids) ? e.crids.map(String) : [])],
-    // A Settings row (audit trail) carries the changed keys, one `key: old → new` per line.
-    [e.action === 'Settings' ? 'Changes' : 'Reason', e.reason === null || e.reason === undefined ? '' : String(e.reason)],
+    ['Reason', e.reason === null || e.reason === undefined ? '' : String(e.reason)],
     ['Calling AE title', String(e.callingAeTitle ?? '')],
     ['Peer address', String(e.peerAddress ?? '')],
     ...durations.filter(([, value]) => value !== ''),
@@ -123,7 +131,7 @@ export function createLogbookDrawer(el: DrawerElements): LogbookDrawer {
     open(entry, from) {
       current = entry;
       returnTo = from;
-      el.title.textContent = `${String(entry.action ?? '')} ${String(entry.status ?? '').toLowerCase()}: ${String(entry.fileName ?? '') || formatPersonName(String(entry.patientName ?? '')) || (entry.action === 'Settings' && entry.peerAddress ? `saved from ${String(entry.peerAddress)}` : 'details')}`;
+      el.title.textContent = `${String(entry.action ?? '')} ${String(entry.status ?? '').toLowerCase()}: ${String(entry.fileName ?? '') || formatPersonName(String(entry.patientName ?? '')) || (entry.action === 'Settings' && entry.peerAddress ? `from ${String(entry.peerAddress)}` : 'details')}`;
       const fragment = document.createDocumentFragment();
       for (const [label, value] of details(entry)) {
         const dt = document.createElement('dt');
