@@ -36,6 +36,8 @@ export interface SupervisorDeps {
 /** Result of a successful save. */
 export interface SaveResult {
   config: Config;
+  /** The settings in force before this save (the audit trail's "old" values). */
+  previous: Config;
   /** What changed, in words, for the GUI ("DICOM receiver now listening on …"). */
   applied: string[];
 }
@@ -75,8 +77,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * Turns settings sent by the GUI into a full, validated Config. The GUI never sees or sends
-   * the password, so the saved one is carried over. Throws ConfigError naming every key.
+   * Turns settings sent by the GUI into a full, validated Config. The GUI never sees the
+   * password, so the saved one is carried over unless the request sets `gui.password`
+   * explicitly (a new password). Throws ConfigError naming every key.
    */
   candidate(settings: unknown): Config {
     if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
@@ -85,7 +88,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const json = structuredClone(settings) as Record<string, unknown>;
     const gui = json.gui;
     if (gui !== null && typeof gui === 'object' && !Array.isArray(gui)) {
-      json.gui = { ...(gui as Record<string, unknown>), password: this.config.gui.password };
+      const sent = gui as Record<string, unknown>;
+      json.gui = { ...sent, password: 'password' in sent ? sent.password : this.config.gui.password };
     }
     return parseConfig(json, { baseDir: path.dirname(this.deps.configPath) });
   }
@@ -125,7 +129,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.deps.log.info({ applied }, 'settings saved');
     this.emit('settings', next);
-    return { config: next, applied };
+    return { config: next, previous, applied };
   }
 
   /** Stops the current bridge (shutdown). */

@@ -7,12 +7,14 @@ import type { DatabaseSync } from 'node:sqlite';
 /**
  * What happened (the GUI's "Action" column). `Retry` is an administrator sending a failed
  * item through again from the GUI (v3); the retried work then writes its own Receive/Send row.
+ * `Settings` is a save of the settings from the GUI (v4): the changed keys, old → new, in
+ * `reason` and the requesting address in `peerAddress` (the audit trail).
  */
-export type LogAction = 'Receive' | 'Send' | 'Cleanup' | 'Echo' | 'Retry';
+export type LogAction = 'Receive' | 'Send' | 'Cleanup' | 'Echo' | 'Retry' | 'Settings';
 /** How it ended (the GUI's "Status" column). */
 export type LogStatus = 'Success' | 'Failed' | 'Warning';
 
-export const LOG_ACTIONS: readonly LogAction[] = ['Receive', 'Send', 'Cleanup', 'Echo', 'Retry'];
+export const LOG_ACTIONS: readonly LogAction[] = ['Receive', 'Send', 'Cleanup', 'Echo', 'Retry', 'Settings'];
 export const LOG_STATUSES: readonly LogStatus[] = ['Success', 'Failed', 'Warning'];
 
 /** One transaction as stored and shown (SPEC §4). Text fields are '' when unknown. */
@@ -76,7 +78,7 @@ export interface FailedMove {
 }
 
 /** Schema version written to `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const SCHEMA_V1 = `
 CREATE TABLE log_entry (
@@ -150,6 +152,49 @@ ALTER TABLE log_entry_v3 RENAME TO log_entry;
 CREATE INDEX log_entry_timestamp ON log_entry (timestamp);
 `;
 
+/** The columns of `log_entry` since v3, in table order (copied as they are by later rebuilds). */
+const COLUMNS_V3 = `id, timestamp, action, status, patient_name, birth_date, study_date, modality, instances,
+  study_description, crids, reason, study_instance_uid, file_name, folder, calling_ae_title, peer_address,
+  receiving_ms, zipping_ms, sending_ms`;
+
+/**
+ * v4: the `Settings` action (the audit trail of saved settings). Rebuilt as v3 was, for the
+ * same reason: SQLite cannot change a CHECK constraint, and rows, ids and the AUTOINCREMENT
+ * counter must survive.
+ */
+const SCHEMA_V4 = `
+CREATE TABLE log_entry_v4 (
+  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+  timestamp          TEXT    NOT NULL,
+  action             TEXT    NOT NULL CHECK (action IN ('Receive', 'Send', 'Cleanup', 'Echo', 'Retry', 'Settings')),
+  status             TEXT    NOT NULL CHECK (status IN ('Success', 'Failed', 'Warning')),
+  patient_name       TEXT    NOT NULL,
+  birth_date         TEXT    NOT NULL,
+  study_date         TEXT    NOT NULL,
+  modality           TEXT    NOT NULL,
+  instances          INTEGER NOT NULL CHECK (instances >= 0),
+  study_description  TEXT    NOT NULL,
+  crids              TEXT    NOT NULL,
+  reason             TEXT,
+  study_instance_uid TEXT    NOT NULL,
+  file_name          TEXT    NOT NULL,
+  folder             TEXT    NOT NULL DEFAULT '',
+  calling_ae_title   TEXT    NOT NULL DEFAULT '',
+  peer_address       TEXT    NOT NULL DEFAULT '',
+  receiving_ms       INTEGER CHECK (receiving_ms >= 0),
+  zipping_ms         INTEGER CHECK (zipping_ms >= 0),
+  sending_ms         INTEGER CHECK (sending_ms >= 0)
+) STRICT;
+INSERT INTO log_entry_v4 (${COLUMNS_V3}) SELECT ${COLUMNS_V3} FROM log_entry;
+INSERT INTO sqlite_sequence (name, seq) SELECT 'log_entry_v4', 0
+  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'log_entry_v4');
+UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log_entry'), 0))
+  WHERE name = 'log_entry_v4';
+DROP TABLE log_entry;
+ALTER TABLE log_entry_v4 RENAME TO log_entry;
+CREATE INDEX log_entry_timestamp ON log_entry (timestamp);
+`;
+
 /** A log book file this release cannot use (written by a newer release). */
 export class LogBookError extends Error {
   readonly code = 'ERR_LOGBOOK' as const;
@@ -161,8 +206,8 @@ export class LogBookError extends Error {
 
 /**
  * Creates or upgrades the schema inside one transaction, one step per version (v1 → v2 adds
- * `failed_item`, v2 → v3 rebuilds `log_entry` with the drawer's columns, keeping every row);
- * refuses a newer version. A crash mid-way leaves the
+ * `failed_item`, v2 → v3 rebuilds `log_entry` with the drawer's columns, v3 → v4 rebuilds it
+ * for the `Settings` action, each keeping every row); refuses a newer version. A crash mid-way leaves the
  * old version intact, since the transaction commits schema and `user_version` together.
  */
 export function migrate(db: DatabaseSync): void {
@@ -175,6 +220,7 @@ export function migrate(db: DatabaseSync): void {
     if (version < 1) db.exec(SCHEMA_V1);
     if (version < 2) db.exec(SCHEMA_V2);
     if (version < 3) db.exec(SCHEMA_V3);
+    if (version < 4) db.exec(SCHEMA_V4);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     db.exec('COMMIT');
   } catch (err) {

@@ -181,6 +181,9 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
   guard.update({ host: initial.host, port, password: initial.password });
   current = { host: initial.host, port, url: urlOf(initial.host, port) };
   log.info({ url: current.url }, 'admin GUI listening');
+  // A new password saved through PUT /api/settings is asked for from the next request on.
+  const onSettings = (config: Config) => guard.update({ host: current.host, port: current.port, password: config.gui.password });
+  supervisor.on('settings', onSettings);
 
   return {
     get url() {
@@ -193,6 +196,7 @@ export async function startGuiServer(options: GuiServerOptions): Promise<GuiServ
       return guard.token;
     },
     async close() {
+      supervisor.off('settings', onSettings);
       events.close();
       await closeServer(server);
     },

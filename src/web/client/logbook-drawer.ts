@@ -59,6 +59,15 @@ function details(e: LogEntryDetails): Array<[string, string]> {
     ['Zipping', formatDuration(e.zippingMs)],
     ['Sending', formatDuration(e.sendingMs)],
   ];
+  if (e.action === 'Settings') {
+    // A settings save concerns no study: its changes and who asked are all there is.
+    return [
+      ['Time', formatTimestamp(String(e.timestamp ?? ''))],
+      ['Action', `${String(e.action ?? '')} · ${String(e.status ?? '')}`],
+      ['Changes', e.reason === null || e.reason === undefined ? '' : String(e.reason)],
+      ['Requested from', String(e.peerAddress ?? '')],
+    ];
+  }
   return [
     ['Time', formatTimestamp(String(e.timestamp ?? ''))],
     ['Action', `${String(e.action ?? '')} · ${String(e.status ?? '')}`],
@@ -122,7 +131,7 @@ export function createLogbookDrawer(el: DrawerElements): LogbookDrawer {
     open(entry, from) {
       current = entry;
       returnTo = from;
-      el.title.textContent = `${String(entry.action ?? '')} ${String(entry.status ?? '').toLowerCase()}: ${String(entry.fileName ?? '') || formatPersonName(String(entry.patientName ?? '')) || 'details'}`;
+      el.title.textContent = `${String(entry.action ?? '')} ${String(entry.status ?? '').toLowerCase()}: ${String(entry.fileName ?? '') || formatPersonName(String(entry.patientName ?? '')) || (entry.action === 'Settings' && entry.peerAddress ? `from ${String(entry.peerAddress)}` : 'details')}`;
       const fragment = document.createDocumentFragment();
       for (const [label, value] of details(entry)) {
         const dt = document.createElement('dt');

@@ -88,7 +88,8 @@ function cells(e: LogEntry): string[] {
     String(e.action ?? ''),
     String(e.status ?? ''),
     formatCrids(Array.isArray(e.crids) ? e.crids.map(String) : []),
-    e.reason === null || e.reason === undefined ? '' : String(e.reason),
+    // Several lines (a Settings row's changes) read as one in the cell; the drawer shows them whole.
+    e.reason === null || e.reason === undefined ? '' : String(e.reason).replace(/\n/g, '; '),
   ];
 }
 

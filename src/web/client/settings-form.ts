@@ -5,6 +5,7 @@
  * the server's rule text reaches the user.
  */
 import type { ErrorBody, FieldError, SettingsTree } from './api.js';
+import type { SettingsEditor } from './settings-peers.js';
 import type { Control, RenderedForm } from './settings-render.js';
 import { FIELDS, type FieldDef } from './settings-fields.js';
 import { comparable, getPath, numberOrText, setPath } from './settings-tree.js';
@@ -45,6 +46,8 @@ export class SettingsForm {
   constructor(
     readonly el: SettingsElements,
     readonly ui: RenderedForm,
+    /** Parts of the tree edited by their own widgets (the known peers table). */
+    readonly editors: readonly SettingsEditor[] = [],
   ) {}
 
   /** The whole settings object: the last saved one (keeps keys the form does not render) overlaid with the form. */
@@ -54,6 +57,7 @@ export class SettingsForm {
       const control = this.ui.controls.get(def.key);
       if (control !== undefined) setPath(tree, def.key, controlValue(def, control));
     }
+    for (const editor of this.editors) setPath(tree, editor.key, editor.value());
     return tree;
   }
 
@@ -66,6 +70,7 @@ export class SettingsForm {
       if (def.kind === 'checkbox') (control as HTMLInputElement).checked = value === true;
       else control.value = value === undefined || value === null ? '' : String(value);
     }
+    for (const editor of this.editors) editor.fill(getPath(settings, editor.key));
   }
 
   /** Takes `settings` as the last saved ones and shows them. */
@@ -86,7 +91,7 @@ export class SettingsForm {
   /** True when a field differs from the last saved settings. */
   isDirty(): boolean {
     const saved = this.lastSaved;
-    return saved !== null && FIELDS.some((def) => this.changed(def, saved));
+    return saved !== null && (FIELDS.some((def) => this.changed(def, saved)) || this.editors.some((e) => e.changed(getPath(saved, e.key))));
   }
 
   /** Enables Save only for changes, and marks the changed fields. */
@@ -98,6 +103,9 @@ export class SettingsForm {
     if (saved === null) return;
     for (const def of FIELDS) {
       this.ui.controls.get(def.key)?.closest('.field')?.classList.toggle('changed', this.changed(def, saved));
+    }
+    for (const editor of this.editors) {
+      this.el.form.querySelector(`[data-field="${editor.key}"]`)?.classList.toggle('changed', editor.changed(getPath(saved, editor.key)));
     }
   }
 
@@ -113,6 +121,7 @@ export class SettingsForm {
   /** Clears every field error. */
   clearErrors(): void {
     for (const key of this.ui.errorSlots.keys()) this.clearError(key);
+    for (const editor of this.editors) editor.clearErrors();
   }
 
   /** Shows `text` beside a field (appended to an error already there); false when no such field. */
@@ -135,6 +144,8 @@ export class SettingsForm {
     const unplaced: FieldError[] = [];
     for (const error of errors) {
       const key = this.ui.controls.has(error.key) ? error.key : `${keyPrefix}${error.key}`;
+      const text = error.rule || error.text;
+      if (this.editors.some((editor) => editor.markError(error.key, text) || editor.markError(`${keyPrefix}${error.key}`, text))) continue;
       const first = this.ui.errorSlots.get(key)?.textContent === '';
       if (!this.markError(key, first ? error.rule || error.text : error.rule, true)) unplaced.push(error);
     }

@@ -8,6 +8,7 @@ import type { BrowseFolder } from './folder-dialog.js';
 import { browseInto } from './settings-browse.js';
 import { sendEcho } from './settings-echo.js';
 import { SettingsForm, type SettingsElements } from './settings-form.js';
+import { PeersTable } from './settings-peers.js';
 import { renderForm } from './settings-render.js';
 import { loadSettings, resetSettings, saveSettings } from './settings-save.js';
 import { isTree } from './settings-tree.js';
@@ -27,7 +28,10 @@ export function createSettingsView(el: SettingsElements, browse: BrowseFolder): 
     const control = ui.controls.get(key);
     if (control !== undefined) void browseInto(control, button, browse);
   });
-  const form = new SettingsForm(el, ui);
+  // Known peers: a table at the end of DICOM Receiving's Advanced block, checked as typed.
+  const peers = new PeersTable(() => validation.schedule());
+  (container.querySelector('[data-section="receive"] details.advanced') ?? container).append(peers.root);
+  const form = new SettingsForm(el, ui, [peers]);
   const validation = new SettingsValidation(form);
 
   el.form.addEventListener('submit', (event) => event.preventDefault());

@@ -3,10 +3,11 @@
  * every setting except the password, gets each rule as a hint, and a refused save answers
  * with the key and rule of every problem so the page can show them next to the fields.
  */
+import { settingsAuditEntry, type SettingsSave } from '../../bridge/settings-audit.js';
 import { ConfigError, type ConfigIssue } from '../../config/errors.js';
 import { RULES, type Config } from '../../config/schema.js';
 import { objectField, readJson, sendJson } from '../http.js';
-import type { Route } from './context.js';
+import type { Route, RouteContext } from './context.js';
 
 /** A setting as the page sees it: the Config without secrets. */
 export type PublicSettings = Omit<Config, 'gui'> & { gui: Omit<Config['gui'], 'password'> };
@@ -68,18 +69,31 @@ export const validateSettings: Route = async ({ req, res, supervisor }) => {
   sendJson(res, 200, issuesBody(supervisor.validate(settings)));
 };
 
+/** Writes the audit row of a save (log book action `Settings`); a log book fault must not turn a done save into an error. */
+function audit({ req, supervisor, log }: RouteContext, save: Omit<SettingsSave, 'address'>): void {
+  try {
+    supervisor.bridge.logBook.add(settingsAuditEntry({ ...save, address: req.socket.remoteAddress ?? '' }));
+  } catch (err) {
+    log.error({ err }, 'could not write the settings audit row to the log book');
+  }
+}
+
 /**
  * Saves: validates (400 with every problem, nothing written), binds the GUI's new address if
  * it changed, applies to the bridge and writes the file (409 when a valid setting cannot be
  * applied, e.g. a port in use; nothing written).
  */
-export const putSettings: Route = async ({ req, res, supervisor, gui, log }) => {
+export const putSettings: Route = async (ctx) => {
+  const { req, res, supervisor, gui, log } = ctx;
   const settings = objectField(await readJson(req), 'settings');
   let next;
   try {
     next = supervisor.candidate(settings);
   } catch (err) {
-    if (err instanceof ConfigError) return sendJson(res, 400, issuesBody(err.issues));
+    if (err instanceof ConfigError) {
+      audit(ctx, { before: supervisor.config, after: settings, issues: err.issues });
+      return sendJson(res, 400, issuesBody(err.issues));
+    }
     throw err;
   }
   const current = supervisor.config.gui;
@@ -87,16 +101,18 @@ export const putSettings: Route = async ({ req, res, supervisor, gui, log }) => 
   let rebind: Awaited<ReturnType<typeof gui.prepare>> | null = null;
   try {
     if (moving) rebind = await gui.prepare(next.gui);
-    const { config, applied } = await supervisor.save(settings);
+    const { config, previous, applied } = await supervisor.save(settings);
     if (rebind) {
       applied.push(`admin GUI now at ${rebind.url}`);
       rebind.commit();
     }
+    audit(ctx, { before: previous, after: config });
     sendJson(res, 200, { settings: publicSettings(config), applied, guiUrl: rebind?.url ?? gui.url });
   } catch (err) {
     await rebind?.cancel();
     if (!(err instanceof ConfigError)) throw err;
     log.warn({ issues: err.issues.map((i) => i.text) }, 'settings not saved');
+    audit(ctx, { before: supervisor.config, after: settings, issues: err.issues });
     sendJson(res, 409, issuesBody(err.issues));
   }
 };

@@ -242,8 +242,8 @@ describe('schema v2: failed-item move times', () => {
     }
     const check = new DatabaseSync(file, { readOnly: true });
     try {
-      assert.equal(pragma(check, 'user_version'), 3);
-      assert.equal(SCHEMA_VERSION, 3);
+      assert.equal(pragma(check, 'user_version'), 4);
+      assert.equal(SCHEMA_VERSION, 4);
     } finally {
       check.close();
     }
@@ -353,12 +353,14 @@ describe('a log book written by release 0.1.0 (better-sqlite3 on Node 20)', () =
       const retried = book.add({ action: 'Retry', status: 'Success', fileName: 'x.zip', folder: 'Outbox_Auto' });
       assert.equal(retried.id, 5);
       assert.deepEqual(book.query({ q: 'müller' }).map((r) => r.id), [1]);
+      // v4: a settings save is a row of its own.
+      assert.equal(book.add({ action: 'Settings', status: 'Success', reason: 'receive.port: 11112 → 11113' }).id, 6);
     } finally {
       book.close();
     }
     const raw = new DatabaseSync(file, { readOnly: true });
     try {
-      assert.equal(pragma(raw, 'user_version'), 3);
+      assert.equal(pragma(raw, 'user_version'), 4);
       const indexes = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'log_entry'").all().map((r) => r.name);
       assert.ok(indexes.includes('log_entry_timestamp'), `indexes: ${indexes.join(', ')}`);
       assert.equal(pragma(raw, 'integrity_check'), 'ok');
