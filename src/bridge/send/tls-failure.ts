@@ -79,7 +79,9 @@ function trustText(caFile: string): string {
  * The sentence and the retry class for a TLS failure code; e.g. 'CERT_HAS_EXPIRED' → "TLS
  * with 10.0.0.1:2762 failed: the PACS's certificate has expired" (permanent).
  */
-export function explainTlsFailure(tlsCode: string, context: TlsFailureContext): TlsFailure {
+export function explainTlsFailure(code: string, context: TlsFailureContext): TlsFailure {
+  // OpenSSL 3.2+ (Node 22+) names the alerts "SSL/TLS_ALERT_…" where 3.0 (Node 20) says "SSLV3_ALERT_…".
+  const tlsCode = code.replace(/^ERR_SSL_SSL\/TLS_ALERT_/, 'ERR_SSL_SSLV3_ALERT_');
   const permanent = (why: string): TlsFailure => ({ reason: `TLS with ${context.where} failed: ${why}`, transient: false });
   if (tlsCode === 'DEPTH_ZERO_SELF_SIGNED_CERT' || tlsCode === 'SELF_SIGNED_CERT_IN_CHAIN') {
     return permanent(`the PACS's certificate is not trusted (self-signed; not in ${trustText(context.caFile)})`);

@@ -22,6 +22,8 @@ describe('explainTlsFailure: the words for each code', () => {
     ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', /the PACS asked for a client certificate \(set send\.tls\.certFile and send\.tls\.keyFile\)$/, false, { haveClientCert: false }],
     ['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', /the PACS asked for a client certificate/, false, { haveClientCert: false }],
     ['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', /the PACS refused the TLS handshake \(no cipher suite in common/, false],
+    ['ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', /the PACS refused the TLS handshake \(no cipher suite in common/, false],
+    ['ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE', /the PACS refused our client certificate/, false],
     ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', /the PACS refused our client certificate \(send\.tls\.certFile/, false],
     ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', /the PACS refused our client certificate/, false],
     ['ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED', /the PACS refused our client certificate as expired/, false],
