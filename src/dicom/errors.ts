@@ -22,6 +22,8 @@ export const ERR_DATASET_DECODE = 'ERR_DICOM_DATASET_DECODE';
 export const ERR_NOT_ESTABLISHED = 'ERR_DICOM_NOT_ESTABLISHED';
 /** The TCP connection could not be opened (the socket error is the cause). */
 export const ERR_CONNECT = 'ERR_DICOM_CONNECT';
+/** The TLS handshake failed or a TLS alert ended the connection ({@link DicomTlsError}). */
+export const ERR_TLS = 'ERR_DICOM_TLS';
 /** The transport closed before a PDU could be handed to it. */
 export const ERR_CONNECTION_CLOSED = 'ERR_DICOM_CONNECTION_CLOSED';
 /** The association ended while a DIMSE exchange (a response, a data set) was still open. */
@@ -116,5 +118,22 @@ export class DatasetDecodeError extends DicomError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERR_DATASET_DECODE, message, options);
     this.name = 'DatasetDecodeError';
+  }
+}
+
+/**
+ * The secure transport failed (PS3.15 Annex B.1, TLS): the peer's certificate was not trusted,
+ * had expired or named another host, the peer refused our certificate, no TLS version or
+ * cipher suite was shared, or the peer did not answer in TLS at all. `tlsCode` is Node's or
+ * OpenSSL's error code (e.g. 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED',
+ * 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), or
+ * 'ECONNRESET' when the connection closed during the handshake.
+ */
+export class DicomTlsError extends DicomError {
+  readonly tlsCode: string;
+  constructor(tlsCode: string, message: string, options?: { cause?: unknown }) {
+    super(ERR_TLS, message, options);
+    this.name = 'DicomTlsError';
+    this.tlsCode = tlsCode;
   }
 }

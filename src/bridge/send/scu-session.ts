@@ -7,6 +7,7 @@ import { DimseServiceUser } from '../../dicom/dimse/service-user.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { CloseReason } from '../../dicom/ul/primitives.js';
 import { requestAssociation, type ProposedContext, type RequestorAssociation } from '../../dicom/ul/requestor.js';
+import { loadTlsMaterial } from '../../tls/material.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
 
 /** Where the bridge connects as SCU, and as whom. */
@@ -15,6 +16,15 @@ export interface SendTarget {
   port: number;
   callingAeTitle: string;
   calledAeTitle: string;
+  /** DICOM over TLS (SPEC §5 `send.tls.*`); plain TCP when absent. */
+  tls?: SendTls;
+}
+
+/** The `send.tls` files ('' = not set; caFile '' = the system's CAs). */
+export interface SendTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
 }
 
 /** An open SCU association. */
@@ -28,14 +38,17 @@ export interface ScuSession {
 }
 
 /**
- * Opens an association proposing `contexts`. `timeoutMs` bounds the TCP connect and the wait
- * for the A-ASSOCIATE answer. Rejects with the requestor's errors (see requestAssociation).
+ * Opens an association proposing `contexts`. `timeoutMs` bounds the TCP connect (and TLS
+ * handshake) and the wait for the A-ASSOCIATE answer. With `target.tls` the PEM files are read
+ * for every association, so a renewed certificate is used without a restart. Rejects with the
+ * requestor's errors (see requestAssociation) or TlsMaterialError naming the unusable file.
  */
 export async function openScuSession(
   target: SendTarget,
   contexts: ProposedContext[],
   options: { maxPduLength: number; timeoutMs: number; log: Logger },
 ): Promise<ScuSession> {
+  const material = target.tls === undefined ? undefined : await loadTlsMaterial(target.tls);
   const assoc = await requestAssociation({
     host: target.host,
     port: target.port,
@@ -48,6 +61,7 @@ export async function openScuSession(
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     log: options.log,
+    ...(material !== undefined ? { tls: { ca: material.ca as string | undefined, cert: material.cert as string | undefined, key: material.key as string | undefined } } : {}),
   });
   const user = new DimseServiceUser(assoc, options.log);
   let ended: CloseReason | null = null;

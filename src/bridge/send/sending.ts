@@ -14,6 +14,7 @@ import type { StorageLayout } from '../storage-layout.js';
 import { OutboxSender, type SendOutcome, type SendSettings } from './outbox-sender.js';
 import { OutboxWatcher } from './outbox-watcher.js';
 import { isZipComplete, type OpenFd } from './outbox-zip.js';
+import type { SendTarget } from './scu-session.js';
 
 /**
  * ZIPs claimed ahead of the one being sent. A few keep the sender busy; the rest stay in
@@ -41,7 +42,7 @@ function liveSendSettings(current: () => Config): SendSettings {
   return {
     get target() {
       const send = current().send;
-      return { host: send.host, port: send.port, callingAeTitle: send.callingAeTitle, calledAeTitle: send.calledAeTitle };
+      return sendTargetOf(send);
     },
     get retries() {
       return current().send.retries;
@@ -55,6 +56,18 @@ function liveSendSettings(current: () => Config): SendSettings {
     get maxPduLength() {
       return current().receive.maxPduLength;
     },
+  };
+}
+
+/** Where and how to send, from the `send` settings: the PACS, the AE titles and, when on, TLS. */
+export function sendTargetOf(send: Config['send']): SendTarget {
+  const { host, port, callingAeTitle, calledAeTitle, tls } = send;
+  return {
+    host,
+    port,
+    callingAeTitle,
+    calledAeTitle,
+    ...(tls.enabled ? { tls: { caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile } } : {}),
   };
 }
 
@@ -122,6 +135,7 @@ export class Sending {
       }
       if (sendTarget(prev) !== sendTarget(next)) changes.push(`sending now to ${sendTarget(next)}`);
     }
+    if (prev.tls.enabled !== next.tls.enabled) changes.push(next.tls.enabled ? 'sending now over DICOM TLS' : 'sending now over plain DICOM (TLS off)');
     if (prev.callingAeTitle !== next.callingAeTitle) changes.push(`sending AE title now ${next.callingAeTitle}`);
     if (prev.retries !== next.retries) changes.push(`send retries now ${next.retries}`);
     if (prev.retryDelaySeconds !== next.retryDelaySeconds) changes.push(`first send retry now after ${next.retryDelaySeconds} s`);

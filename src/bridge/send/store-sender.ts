@@ -16,6 +16,7 @@ import {
   AssociationRejectedError,
   DicomError,
   DicomTimeoutError,
+  DicomTlsError,
   ERR_ASSOCIATION_CLOSED,
   ERR_CONNECT,
   ERR_NOT_ESTABLISHED,
@@ -25,12 +26,14 @@ import { rejectReasonText } from '../../dicom/ul/reasons.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { CloseReason } from '../../dicom/ul/primitives.js';
 import type { ProposedContext, RequestorAssociation } from '../../dicom/ul/requestor.js';
+import { TlsMaterialError } from '../../tls/material.js';
 import { openScuSession, type ScuSession, type SendTarget } from './scu-session.js';
+import { certificateNamesOf, explainTlsFailure, explainTlsMaterial } from './tls-failure.js';
 
 export type { ProposedContext } from '../../dicom/ul/requestor.js';
 
-/** Where to send: the PACS's address and the AE titles of both sides (PS3.8 §9.3.2). */
-export type { SendTarget } from './scu-session.js';
+/** Where to send: the PACS's address and the AE titles of both sides (PS3.8 §9.3.2), and TLS. */
+export type { SendTarget, SendTls } from './scu-session.js';
 
 /** One instance to store, as found in the file or ZIP entry (PS3.10 §7.1 file meta). */
 export interface OutgoingInstance {
@@ -216,10 +219,21 @@ function resultText(status: number, errorComment: string | undefined): string {
 /**
  * Why an association could not be opened or used, as one line for an administrator, and
  * whether retrying later can help. Branches on error classes and codes only. `timeoutMs` is the
- * timer that ran out, for the text. PS3.8 §9.3.4 (Table 9-21), §9.3.8 (Table 9-26).
+ * timer that ran out, for the text. A TLS trust failure is permanent (tls-failure.ts).
+ * PS3.8 §9.3.4 (Table 9-21), §9.3.8 (Table 9-26); PS3.15 Annex B.1.
  */
 export function explainAssociationError(err: unknown, target: SendTarget, timeoutMs: number): { reason: string; transient: boolean } {
   const where = `${target.host}:${target.port}`;
+  if (err instanceof TlsMaterialError) return explainTlsMaterial(err);
+  if (err instanceof DicomTlsError) {
+    return explainTlsFailure(err.tlsCode, {
+      where,
+      host: target.host,
+      caFile: target.tls?.caFile ?? '',
+      haveClientCert: (target.tls?.certFile ?? '') !== '',
+      certificateNames: certificateNamesOf(err),
+    });
+  }
   if (err instanceof AssociationRejectedError) {
     const kind = err.result === 2 ? 'transient' : 'permanent';
     let why = rejectReasonText(err.source, err.reason) ?? `source ${err.source}, reason ${err.reason}`;
@@ -229,6 +243,9 @@ export function explainAssociationError(err: unknown, target: SendTarget, timeou
     return { reason: `association rejected by the PACS: ${why} (${kind})`, transient: err.result === 2 };
   }
   if (err instanceof DicomTimeoutError) {
+    if (err.timer === 'TLS') {
+      return { reason: `no TLS answer from ${where} within ${formatDuration(timeoutMs)} (timed out; is it a plain DICOM port?)`, transient: true };
+    }
     if (err.timer === 'ARTIM') {
       return { reason: `no answer from ${where} within ${formatDuration(timeoutMs)} (timed out; the connection was accepted but the association request got no reply)`, transient: true };
     }

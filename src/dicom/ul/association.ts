@@ -9,11 +9,13 @@
  * the association ends; every promise is awaited or has a handler.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import {
   AssociationAbortedError,
   AssociationRejectedError,
   DicomError,
   DicomTimeoutError,
+  DicomTlsError,
   ERR_CONNECT,
   ERR_NOT_ESTABLISHED,
 } from '../errors.js';
@@ -85,7 +87,13 @@ export interface AssociationOptions {
 export interface ConnectTarget {
   host: string;
   port: number;
+  /** Bounds the TCP connect and, with `tls`, the TLS handshake too. */
   connectTimeoutMs: number;
+  /**
+   * Secure transport (PS3.15 Annex B.1): the options of `tls.connect` (trust, our certificate,
+   * versions, suites, servername). The A-ASSOCIATE-RQ goes out once the handshake is done.
+   */
+  tls?: tls.ConnectionOptions;
 }
 
 /**
@@ -129,6 +137,8 @@ export class Association implements PDataChannel {
   /** Why the association failed, for the requestor's promises. */
   #error: Error | null = null;
   #socketError: Error | null = null;
+  /** Requestor with TLS: the TCP connection is up (a later failure before Sta5 is the handshake's). */
+  #tcpConnected = false;
   /** Set while handling Evt17, so its A-P-ABORT indication counts as 'closed'. */
   #transportClosing = false;
   #ended = false;
@@ -381,12 +391,21 @@ export class Association implements PDataChannel {
     const target = this.#target;
     if (target === null) throw new TypeError('connect without a target'); // a programmer error, caught by #fire
     // highWaterMark reaches the socket's stream options (Node ≥ 18.17) though @types/node 20 omits it.
-    const socket = net.connect({ host: target.host, port: target.port, highWaterMark: SOCKET_HIGH_WATER_MARK } as net.NetConnectOpts);
+    const where = { host: target.host, port: target.port, highWaterMark: SOCKET_HIGH_WATER_MARK };
+    const socket = target.tls === undefined
+      ? net.connect(where as net.NetConnectOpts)
+      : tls.connect({ ...target.tls, ...where } as tls.ConnectionOptions);
+    socket.once('connect', () => {
+      this.#tcpConnected = true;
+    });
     this.#wait.start(target.connectTimeoutMs, () => {
-      this.#error = new DicomTimeoutError('connect', `no TCP connection to ${this.peer} within ${target.connectTimeoutMs} ms`);
+      this.#error = this.#tcpConnected
+        ? new DicomTimeoutError('TLS', `no TLS handshake with ${this.peer} within ${target.connectTimeoutMs} ms`)
+        : new DicomTimeoutError('connect', `no TCP connection to ${this.peer} within ${target.connectTimeoutMs} ms`);
       this.#fire('Evt15', { source: 0, reason: 0 });
     });
-    socket.once('connect', () => {
+    // With TLS the association starts once the handshake is done, so a trust failure is told apart.
+    socket.once(target.tls === undefined ? 'connect' : 'secureConnect', () => {
       this.#wait.start(this.#options.artimTimeoutMs, () => {
         this.#error = new DicomTimeoutError('ARTIM', `no A-ASSOCIATE response from ${this.peer} within ${this.#options.artimTimeoutMs} ms`);
         this.#abortWith({ source: 0, reason: 0 }, 'no A-ASSOCIATE response');
@@ -498,15 +517,29 @@ export class Association implements PDataChannel {
         const ab = payload;
         this.#endReason ??= this.#transportClosing ? 'closed' : 'aborted';
         if (this.#error === null) {
-          this.#error = this.#fsm.state === 'Sta4' && this.#socketError !== null
+          this.#error = this.#tlsError() ?? (this.#fsm.state === 'Sta4' && this.#socketError !== null
             ? new DicomError(ERR_CONNECT, `cannot connect to ${this.peer}: ${this.#socketError.message}`, { cause: this.#socketError })
             : new AssociationAbortedError(ab.source, ab.reason, this.#transportClosing
               ? 'the connection closed under the association'
-              : abortText(ab.source, ab.reason));
+              : abortText(ab.source, ab.reason)));
         }
         break;
       }
     }
+  }
+
+  /**
+   * Requestor with TLS: the socket error as a DicomTlsError when the TLS layer caused it: any
+   * failure after the TCP connect and before the handshake completed, or a TLS alert later
+   * (with TLS 1.3 the server checks our certificate after our handshake is done). Else null.
+   */
+  #tlsError(): DicomTlsError | null {
+    const err = this.#socketError;
+    if (this.#target?.tls === undefined || err === null || !this.#tcpConnected) return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    const handshake = this.#fsm.state === 'Sta4';
+    if (!handshake && !(typeof code === 'string' && code.startsWith('ERR_SSL_'))) return null;
+    return new DicomTlsError(typeof code === 'string' ? code : 'ECONNRESET', `TLS with ${this.peer} failed: ${err.message}`, { cause: err });
   }
 
   /** Acceptor: the A-ASSOCIATE response, after the indication's dispatch has returned. */

@@ -3,6 +3,9 @@
  * established association (PS3.8 §7.1, requestor side of Table 9-10). Used by the
  * C-ECHO/C-STORE SCU.
  */
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { TLS12_CIPHERS, TLS_VERSIONS } from '../../tls/material.js';
 import { Association } from './association.js';
 import type { Logger } from './logger.js';
 import { DICOM_APPLICATION_CONTEXT } from './pdu.js';
@@ -21,6 +24,33 @@ export interface ProposedContext {
   transferSyntaxes: string[];
 }
 
+/**
+ * The secure transport of an association (PS3.15 Annex B.1): PEM texts. `ca` undefined = the
+ * system's trusted CAs; `cert`/`key` = our client certificate, sent when the peer asks for one.
+ */
+export interface RequestorTls {
+  ca?: string | string[];
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * `tls.connect` options for `host`: TLS 1.2–1.3 with BCP 195's suites, the peer's certificate
+ * verified against `ca` and against `host` (a host name by SNI and subjectAltName DNS, an IP
+ * address by subjectAltName IP: Node's checkServerIdentity; SNI carries no IP, RFC 6066 §3).
+ */
+export function tlsConnectOptions(host: string, material: RequestorTls): ConnectionOptions {
+  return {
+    ...TLS_VERSIONS,
+    ciphers: TLS12_CIPHERS,
+    rejectUnauthorized: true,
+    ...(material.ca !== undefined ? { ca: material.ca } : {}),
+    ...(material.cert !== undefined ? { cert: material.cert } : {}),
+    ...(material.key !== undefined ? { key: material.key } : {}),
+    ...(isIP(host) === 0 ? { servername: host } : {}),
+  };
+}
+
 /** Options of {@link requestAssociation}. */
 export interface RequestorOptions {
   host: string;
@@ -35,6 +65,8 @@ export interface RequestorOptions {
   artimTimeoutMs: number;
   implementationClassUid?: string;
   implementationVersionName?: string;
+  /** DICOM over TLS (PS3.15 Annex B.1); plain TCP when absent. */
+  tls?: RequestorTls;
   log: Logger;
 }
 
@@ -54,7 +86,9 @@ export interface RequestorAssociation extends PDataChannel {
  * Opens an association (A-ASSOCIATE request, PS3.8 §7.1). Calls `setNoDelay(true)` on the
  * socket. Rejects with AssociationRejectedError (with readable text from the triple),
  * AssociationAbortedError, DicomTimeoutError ('connect' or 'ARTIM'), or a DicomError with code
- * ERR_DICOM_CONNECT whose `cause` is the socket error (e.g. ECONNREFUSED).
+ * ERR_DICOM_CONNECT whose `cause` is the socket error (e.g. ECONNREFUSED). With `tls`, a failed
+ * handshake or a TLS alert rejects with DicomTlsError (its `tlsCode` is Node's/OpenSSL's code)
+ * and a handshake that never finishes with DicomTimeoutError('TLS').
  */
 export async function requestAssociation(options: RequestorOptions): Promise<RequestorAssociation> {
   const rq: AAssociateRqPdu = {
@@ -80,6 +114,11 @@ export async function requestAssociation(options: RequestorOptions): Promise<Req
     maxPduLength: options.maxPduLength,
     artimTimeoutMs: options.artimTimeoutMs,
   });
-  await assoc.request(rq, { host: options.host, port: options.port, connectTimeoutMs: options.connectTimeoutMs });
+  await assoc.request(rq, {
+    host: options.host,
+    port: options.port,
+    connectTimeoutMs: options.connectTimeoutMs,
+    ...(options.tls !== undefined ? { tls: tlsConnectOptions(options.host, options.tls) } : {}),
+  });
   return assoc;
 }

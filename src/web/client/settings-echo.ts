@@ -1,11 +1,15 @@
 /**
  * "Send DICOM Echo" (SPEC §7): a C-ECHO to the PACS with the values in the form (saved or
- * not), reporting success with the round trip or the exact reason of failure.
+ * not), reporting success with the round trip or the exact reason of failure. The `send.tls.*`
+ * fields go along when the form has them; otherwise the bridge uses the saved ones.
  */
 import { sendJson, type EchoResponse, type ErrorBody } from './api.js';
 import { formatMs } from './format.js';
 import { controlValue, errorsOf, type SettingsForm } from './settings-form.js';
 import { ECHO_KEYS, FIELDS } from './settings-fields.js';
+
+/** The `send.tls` settings an echo uses (SPEC §5), sent when the form shows them. */
+const ECHO_TLS_KEYS = ['enabled', 'caFile', 'certFile', 'keyFile'] as const;
 
 /** Sends the echo and shows its result beside the button. */
 export async function sendEcho(form: SettingsForm): Promise<void> {
@@ -16,12 +20,20 @@ export async function sendEcho(form: SettingsForm): Promise<void> {
     const control = controls.get(`send.${name}`);
     if (def !== undefined && control !== undefined) send[name] = controlValue(def, control);
   }
+  const tls: Record<string, unknown> = {};
+  for (const name of ECHO_TLS_KEYS) {
+    const def = FIELDS.find((d) => d.key === `send.tls.${name}`);
+    const control = controls.get(`send.tls.${name}`);
+    if (def !== undefined && control !== undefined) tls[name] = controlValue(def, control);
+  }
+  if (Object.keys(tls).length > 0) send.tls = tls;
   echoButton.disabled = true;
   echoResult.textContent = 'Sending C-ECHO…';
   echoResult.classList.remove('ok', 'failed');
   echoResult.classList.add('pending');
   // Only the echo fields' errors are about this action; others stay as they are.
   for (const name of ECHO_KEYS) form.clearError(`send.${name}`);
+  for (const name of ECHO_TLS_KEYS) if (controls.has(`send.tls.${name}`)) form.clearError(`send.tls.${name}`);
   let text: string;
   let ok = false;
   try {

@@ -1,9 +1,11 @@
 /**
  * POST /api/echo: "Send DICOM Echo" (SPEC §7) with the values currently in the form, saved or
- * not, so an administrator can test a PACS before saving it. Each echo is a log book row.
+ * not, so an administrator can test a PACS before saving it; `send.tls` from the form when it
+ * has those fields, else as saved. Each echo is a log book row.
  */
 import { ConfigError, configIssue } from '../../config/errors.js';
 import { echoPeer } from '../../bridge/send/echo-peer.js';
+import { sendTargetOf } from '../../bridge/send/sending.js';
 import { objectField, readJson, sendJson } from '../http.js';
 import type { Route } from './context.js';
 import { publicSettings } from './settings.js';
@@ -12,7 +14,8 @@ export const postEcho: Route = async ({ req, res, supervisor, log }) => {
   const send = objectField(await readJson(req), 'send');
   const current = supervisor.config;
   // Validate the form's send values with the same rules as Save, everything else as saved.
-  const draft = { ...publicSettings(current), send: { ...current.send, ...send, enabled: false } };
+  const tls = send.tls !== null && typeof send.tls === 'object' ? { ...current.send.tls, ...(send.tls as object) } : current.send.tls;
+  const draft = { ...publicSettings(current), send: { ...current.send, ...send, tls, enabled: false } };
   let target;
   try {
     target = supervisor.candidate(draft).send;
@@ -23,7 +26,7 @@ export const postEcho: Route = async ({ req, res, supervisor, log }) => {
     return sendJson(res, 400, { errors: (errors.length > 0 ? errors : err.issues).map(({ key, rule, text }) => ({ key, rule, text })) });
   }
   const where = `${target.calledAeTitle}@${target.host}:${target.port}`;
-  const result = await echoPeer(target, { timeoutMs: target.timeoutSeconds * 1000, log });
+  const result = await echoPeer(sendTargetOf(target), { timeoutMs: target.timeoutSeconds * 1000, log });
   supervisor.bridge.logBook.add({
     action: 'Echo',
     status: result.ok ? 'Success' : 'Failed',

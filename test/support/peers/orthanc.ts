@@ -46,6 +46,8 @@ export interface OrthancOptions {
   checkCalledAet?: boolean;
   /** restrict accepted transfer syntaxes, e.g. to test a PACS refusing JPEG */
   acceptedTransferSyntaxes?: string[];
+  /** DICOM TLS on the DICOM port (Orthanc ≥ 1.9): its certificate, key, trusted CAs, client certificate required. */
+  tls?: { certFile: string; keyFile: string; caFile: string; requireClientCert: boolean };
 }
 
 /** One REST call to 127.0.0.1:port; resolves with status and body. */
@@ -101,6 +103,13 @@ function configuration(options: OrthancOptions, aeTitle: string, dicomPort: numb
     DicomAlwaysAllowStore: true,
     UnknownSopClassAccepted: true,
     ...(options.acceptedTransferSyntaxes ? { AcceptedTransferSyntaxes: options.acceptedTransferSyntaxes } : {}),
+    ...(options.tls ? {
+      DicomTlsEnabled: true,
+      DicomTlsCertificate: options.tls.certFile,
+      DicomTlsPrivateKey: options.tls.keyFile,
+      DicomTlsTrustedCertificates: options.tls.caFile,
+      DicomTlsRemoteCertificateRequired: options.tls.requireClientCert,
+    } : {}),
     OverwriteInstances: false,
     SaveJobs: false,
     ConcurrentJobs: 1,

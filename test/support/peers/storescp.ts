@@ -133,7 +133,7 @@ export interface StorescpPeer {
  * bit-preserving mode (+B: the dataset is stored as received on the wire, not re-encoded).
  * Resolves once an echoscu C-ECHO succeeds. `extraArgs` go before the port (e.g. `+xa`).
  */
-export async function startStorescp(options: { outDir: string; aeTitle?: string; extraArgs?: string[]; /** A port chosen before (a PACS that comes up where the bridge already sends). */ port?: number }): Promise<StorescpPeer> {
+export async function startStorescp(options: { outDir: string; aeTitle?: string; extraArgs?: string[]; /** A port chosen before (a PACS that comes up where the bridge already sends). */ port?: number; /** Readiness probe instead of a plain echoscu (e.g. echoscu +tls for storescp +tls). */ probe?: (port: number) => Promise<boolean> }): Promise<StorescpPeer> {
   requirePrivateNetns('storescp');
   const aeTitle = options.aeTitle ?? 'STORESCP';
   await mkdir(options.outDir, { recursive: true });
@@ -142,7 +142,7 @@ export async function startStorescp(options: { outDir: string; aeTitle?: string;
     '-aet', aeTitle, '+B', '-od', options.outDir, ...(options.extraArgs ?? []), String(port),
   ], { env: { ...process.env, TCP_NODELAY: '1' } });
   try {
-    await waitUntilReady(peer, 'storescp', async () => (await echoscu(port, aeTitle)).code === 0);
+    await waitUntilReady(peer, 'storescp', options.probe ? () => options.probe!(port) : async () => (await echoscu(port, aeTitle)).code === 0);
   } catch (err) {
     await peer.stop();
     throw err;
