@@ -112,9 +112,10 @@ export class RequestGuard {
 
     let openSession = false;
     if (this.passwordDigest !== null) {
-      if (this.tooManyFailures(nowMs)) return refusal({ status: 429, reason: 'too many wrong passwords; wait a minute' });
+      // A live session was opened with the password: someone guessing meanwhile does not lock it out.
       const session = cookieValue(req.headers.cookie, SESSION_COOKIE);
       if (session === undefined || !this.sessions.touch(session, nowMs)) {
+        if (this.tooManyFailures(nowMs)) return refusal({ status: 429, reason: 'too many wrong passwords; wait a minute' });
         if (!this.passwordMatches(req.headers.authorization)) {
           this.failures.push(nowMs);
           return refusal({ status: 401, reason: 'password required' });
