@@ -12,6 +12,7 @@ import { copyFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { probeRunningBridge } from '../../src/cli/already-running.js';
 import { removeDir, tempDir } from '../support/bridge-harness.js';
 import { configText, rawRequest, startGui, type GuiUnderTest } from '../support/gui-harness.js';
 import { rawTlsRequest } from '../support/https-client.js';
@@ -132,6 +133,12 @@ describe('admin GUI over HTTPS', () => {
     assert.deepEqual((accepted.json() as { errors: unknown[] }).errors, []);
   });
 
+  it('is found by a second start over HTTPS only when it shows our own certificate', async () => {
+    const probe = (tls: { certFile: string; keyFile: string }) => probeRunningBridge({ gui: { host: '127.0.0.1', port, password: '', tls }, configPath: app.configPath });
+    assert.equal((await probe(gui))?.url, `https://127.0.0.1:${port}/`);
+    assert.equal(await probe(pki.issue('stranger')), null);
+  });
+
   it('uses a renewed certificate after a Save, without a restart', async () => {
     const renewed = pki.issue('renewed', { commonName: 'bridge-gui-renewed.example', days: 365 });
     await copyFile(renewed.keyFile, gui.keyFile);
@@ -143,6 +150,21 @@ describe('admin GUI over HTTPS', () => {
     const after = await rawTlsRequest(port, pki.caFile, 'GET', '/api/certificates');
     assert.equal(after.peerCommonName, 'bridge-gui-renewed.example');
     assert.deepEqual((after.json() as CertificatesAnswer).warnings, []);
+  });
+
+  it('uses a renewed certificate when its files change, without a Save', async () => {
+    const renewed = pki.issue('renewed-again', { commonName: 'bridge-gui-third.example', days: 365 });
+    await copyFile(renewed.keyFile, gui.keyFile);
+    await copyFile(renewed.certFile, gui.certFile);
+    // The files are polled (every 5 s): ask until the new certificate is shown, at most 30 s.
+    const deadline = Date.now() + 30_000;
+    let seen = '';
+    while (Date.now() < deadline) {
+      seen = (await rawTlsRequest(port, pki.caFile, 'GET', '/api/status')).peerCommonName;
+      if (seen === 'bridge-gui-third.example') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(seen, 'bridge-gui-third.example');
   });
 });
 
