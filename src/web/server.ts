@@ -1,8 +1,9 @@
 /**
- * The admin GUI's HTTP server (SPEC §7), on `gui.host:gui.port` (loopback by
- * default), HTTPS only when `gui.tls` is set (listener.ts), then with HSTS. Node's own `http` module: the GUI has a handful of JSON routes plus three static
- * files, so a framework would add more than it saves (STYLE.md §9 allows it "if it stays
- * tiny"). Every request passes the RequestGuard (Host, Origin, password, token) first.
+ * The admin GUI's HTTP server (SPEC §7), on `gui.host:gui.port` (loopback by default); HTTPS
+ * only, with HSTS, when `gui.tls` is set (listener.ts). Node's own `http` module: the GUI has
+ * a handful of JSON routes plus three static files, so a framework would add more than it
+ * saves (STYLE.md §9 allows it "if it stays tiny"). Every request passes the RequestGuard
+ * (Host, Origin, password or session, token) first.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
