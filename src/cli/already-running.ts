@@ -5,10 +5,14 @@
  * same configuration file answers (same SHA-256 of the absolute path), it opens that GUI and
  * exits 0 instead of failing on the taken DICOM port. Anything else there (another program,
  * a bridge with another configuration, no answer within the timeout) leaves the start as it
- * was, which then fails naming the taken key.
+ * was, which then fails naming the taken key. A GUI on HTTPS (gui.tls) is asked over TLS, and
+ * only if it shows our own configured certificate is the password sent.
  */
-import { request } from 'node:http';
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
 import { configPathHash, PRODUCT_NAME, type RunMode } from '../web/routes/health.js';
 
@@ -36,13 +40,31 @@ function reachableHost(host: string): string {
 }
 
 /** The GUI's URL for a host and port (IPv6 in brackets). */
-export function guiUrl(host: string, port: number): string {
-  return `http://${isIPv6(host) ? `[${host}]` : host}:${port}/`;
+export function guiUrl(host: string, port: number, secure = false): string {
+  return `${secure ? 'https' : 'http'}://${isIPv6(host) ? `[${host}]` : host}:${port}/`;
+}
+
+/** A TLS connection to the GUI, kept only when it shows the certificate in `certFile` (ours). */
+async function pinnedTls(host: string, port: number, certFile: string): Promise<TLSSocket | null> {
+  const ours = new X509Certificate(await readFile(certFile));
+  return new Promise((resolve) => {
+    // Not verified against a CA: the pin below is stricter (exactly our certificate).
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false, ...(isIPv6(host) || /^[\d.]+$/.test(host) ? {} : { servername: host }) });
+    socket.once('secureConnect', () => {
+      const peer = socket.getPeerX509Certificate();
+      if (peer !== undefined && peer.raw.equals(ours.raw)) resolve(socket);
+      else {
+        socket.destroy();
+        resolve(null);
+      }
+    });
+    socket.once('error', () => resolve(null));
+  });
 }
 
 /** Options of {@link probeRunningBridge}. */
 export interface ProbeOptions {
-  gui: Pick<Config['gui'], 'host' | 'port' | 'password'>;
+  gui: Pick<Config['gui'], 'host' | 'port' | 'password'> & { tls?: Config['gui']['tls'] };
   /** The configuration file this process was started with (absolute). */
   configPath: string;
   timeoutMs?: number;
@@ -55,20 +77,23 @@ export interface ProbeOptions {
  */
 export function probeRunningBridge(options: ProbeOptions): Promise<RunningBridge | null> {
   const host = reachableHost(options.gui.host);
-  const url = guiUrl(host, options.gui.port);
+  const tls = options.gui.tls;
+  const secure = tls !== undefined && tls.certFile !== '' && tls.keyFile !== '';
+  const url = guiUrl(host, options.gui.port, secure);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.gui.password !== '') headers.authorization = `Basic ${Buffer.from(`dicombridge:${options.gui.password}`).toString('base64')}`;
   const expected = configPathHash(options.configPath);
   return new Promise((resolve) => {
     let settled = false;
+    let req: ClientRequest | null = null;
     const finish = (found: RunningBridge | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req.destroy();
+      req?.destroy();
       resolve(found);
     };
-    const req = request({ host, port: options.gui.port, path: '/health', method: 'GET', headers }, (res) => {
+    const onResponse = (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let bytes = 0;
       res.on('data', (chunk: Buffer) => {
@@ -86,10 +111,26 @@ export function probeRunningBridge(options: ProbeOptions): Promise<RunningBridge
         }
       });
       res.on('error', () => finish(null));
-    });
+    };
     const timer = setTimeout(() => finish(null), options.timeoutMs ?? PROBE_TIMEOUT_MS);
-    req.on('error', () => finish(null));
-    req.end();
+    const ask = (socket: TLSSocket | null) => {
+      if (settled) {
+        socket?.destroy();
+        return;
+      }
+      // Over TLS the pinned socket is the connection (Node uses createConnection only without an agent).
+      const over = socket === null ? {} : { createConnection: () => socket };
+      req = request({ host, port: options.gui.port, path: '/health', method: 'GET', headers, ...over }, onResponse);
+      req.on('error', () => finish(null));
+      req.end();
+    };
+    if (!secure) ask(null);
+    else {
+      pinnedTls(host, options.gui.port, tls.certFile).then(
+        (socket) => (socket === null ? finish(null) : ask(socket)),
+        () => finish(null),
+      );
+    }
   });
 }
 

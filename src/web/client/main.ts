@@ -10,6 +10,7 @@ import { connectEvents, getJson, type BridgeStatus } from './api.js';
 import { createFolderDialog } from './folder-dialog.js';
 import { createLogbookView } from './logbook-view.js';
 import { createProgressPanel } from './progress-panel.js';
+import { createCertificatePanel } from './settings-certificates.js';
 import { createSettingsView } from './settings-view.js';
 import { createStatusStrip } from './status-strip.js';
 import { setUpTabs } from './tabs.js';
@@ -70,6 +71,9 @@ function boot(): void {
 
   void logbook.refresh();
   void settings.load();
+  // Certificates (issue 10): the Settings tab's read-only panel and the strip's warnings.
+  const certificates = createCertificatePanel(byId('panel-settings'), strip);
+  void certificates.load();
 
   const progress = createProgressPanel({ list: byId('in-progress-list'), empty: byId('in-progress-empty') });
   void progress.load();
@@ -80,7 +84,10 @@ function boot(): void {
       activity.logged();
     },
     status: (status) => strip.update(status),
-    settings: (saved) => settings.savedElsewhere(saved),
+    settings: (saved) => {
+      settings.savedElsewhere(saved);
+      void certificates.load();
+    },
     connection: (connected) => strip.setConnected(connected),
   });
   progress.listen(events);

@@ -7,7 +7,10 @@
 
 export type SectionId = 'general' | 'receive' | 'send';
 
-/** text: free text; number: integer typed as text (so "abc" reaches the server's rule); folder: text + Browse. */
+/**
+ * text: free text; number: integer typed as text (so "abc" reaches the server's rule); folder:
+ * text + Browse. TLS file paths are text: the Browse dialog lists folders only.
+ */
 export type FieldKind = 'text' | 'number' | 'checkbox' | 'select' | 'folder';
 
 /** Input width: short for numbers and 4-digit tags, medium for AE titles and addresses, else wide. */
@@ -53,6 +56,8 @@ export const FIELDS: readonly FieldDef[] = [
   f('minFreeDiskMegabytes', 'Minimum free disk space (MB)', 'general', 'number', true),
   f('gui.host', 'GUI address', 'general', 'text', true, 'medium'),
   f('gui.port', 'GUI port', 'general', 'number', true),
+  f('gui.tls.certFile', 'GUI HTTPS certificate (PEM file)', 'general', 'text', true),
+  f('gui.tls.keyFile', 'GUI HTTPS private key (PEM file)', 'general', 'text', true),
   { ...f('log.level', 'Technical log level', 'general', 'select', true), options: LOG_LEVELS },
   f('log.maxFileMegabytes', 'Technical log file size (MB)', 'general', 'number', true),
   f('log.keepFiles', 'Technical log files kept', 'general', 'number', true),
@@ -70,6 +75,12 @@ export const FIELDS: readonly FieldDef[] = [
   f('receive.maxPduLength', 'Maximum PDU length (bytes)', 'receive', 'number', true),
   f('receive.zipCompressionLevel', 'ZIP compression level (0-9)', 'receive', 'number', true),
   f('receive.fsync', 'Flush each file to disk (fsync)', 'receive', 'checkbox', true),
+  f('receive.tls.enabled', 'Activate DICOM TLS receiving', 'receive', 'checkbox', true),
+  f('receive.tls.port', 'TLS port', 'receive', 'number', true),
+  f('receive.tls.certFile', 'TLS certificate (PEM file)', 'receive', 'text', true),
+  f('receive.tls.keyFile', 'TLS private key (PEM file)', 'receive', 'text', true),
+  f('receive.tls.caFile', 'Trusted client CAs (PEM file)', 'receive', 'text', true),
+  f('receive.tls.requireClientCert', 'Require a client certificate (mutual TLS)', 'receive', 'checkbox', true),
 
   f('send.enabled', 'Activate DICOM Sending', 'send', 'checkbox'),
   f('send.host', 'IP-Address', 'send', 'text', false, 'medium'),
@@ -82,6 +93,10 @@ export const FIELDS: readonly FieldDef[] = [
   f('send.scanIntervalSeconds', 'Outbox scan interval (seconds)', 'send', 'number', true),
   f('send.stableSeconds', 'ZIP unchanged for (seconds) before sending', 'send', 'number', true),
   f('send.incompleteZipSeconds', 'Unreadable ZIP failed after (seconds)', 'send', 'number', true),
+  f('send.tls.enabled', 'Send over DICOM TLS', 'send', 'checkbox', true),
+  f('send.tls.caFile', "Trusted CAs for the PACS's certificate (PEM file)", 'send', 'text', true),
+  f('send.tls.certFile', 'Our client certificate (PEM file)', 'send', 'text', true),
+  f('send.tls.keyFile', 'Our client private key (PEM file)', 'send', 'text', true),
 ];
 
 /** The fields C-ECHO takes from the form (gui-api.md: POST /api/echo). */

@@ -14,11 +14,25 @@ const TONES: readonly Tone[] = ['on', 'off', 'warn', 'neutral'];
 export interface StatusStrip {
   update(status: BridgeStatus): void;
   setConnected(connected: boolean): void;
+  /** Certificates near or past expiry, and the plain-HTTP-off-loopback warning ('' = none). */
+  setWarnings(certificates: readonly string[], transport: string): void;
 }
 
 function item(root: HTMLElement, name: string): HTMLElement {
   const el = root.querySelector<HTMLElement>(`[data-status="${name}"]`);
   if (el === null) throw new Error(`#status has no [data-status="${name}"] item`);
+  return el;
+}
+
+/** An item added after the page's own ones (warnings that are rarely there). */
+function extraItem(root: HTMLElement, name: string): HTMLElement {
+  const existing = root.querySelector<HTMLElement>(`[data-status="${name}"]`);
+  if (existing !== null) return existing;
+  const el = document.createElement('li');
+  el.dataset.status = name;
+  el.className = 'status-item';
+  el.hidden = true;
+  root.append(el);
   return el;
 }
 
@@ -38,6 +52,8 @@ export function createStatusStrip(root: HTMLElement, versionEl: HTMLElement | nu
   const failed = item(root, 'failed');
   const disk = item(root, 'disk');
   const connection = item(root, 'connection');
+  const transport = extraItem(root, 'transport');
+  const certificates = extraItem(root, 'certificates');
 
   return {
     update(s: BridgeStatus): void {
@@ -80,6 +96,14 @@ export function createStatusStrip(root: HTMLElement, versionEl: HTMLElement | nu
       connection.hidden = connected;
       show(connection, connected ? '' : 'connection to the bridge lost', connected ? 'neutral' : 'warn');
       root.classList.toggle('disconnected', !connected);
+    },
+
+    setWarnings(list: readonly string[], plain: string): void {
+      // Permanent while it holds: the GUI password crosses the network in clear.
+      transport.hidden = plain === '';
+      show(transport, plain === '' ? '' : plain.charAt(0).toUpperCase() + plain.slice(1), plain === '' ? 'neutral' : 'warn');
+      certificates.hidden = list.length === 0;
+      show(certificates, list.length === 0 ? '' : list.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' · '), list.length === 0 ? 'neutral' : 'warn');
     },
   };
 }

@@ -11,7 +11,9 @@
  * /health is readable by anyone who reaches the GUI. Ready means: the DICOM receiver listens when
  * receiving is on (receiving switched off is a choice, not a fault), the log book answers a
  * query, the storage folder takes a file (probed at most every 30 s, the answer cached), and
- * free disk space is not below `minFreeDiskMegabytes`.
+ * free disk space is not below `minFreeDiskMegabytes`, and every TLS file of a TLS end that is on
+ * can be used. A certificate that expires within 30 days (or has expired) is listed under
+ * `warnings`, without making the bridge "not ready": it still works until the day itself.
  *
  * `/metrics` is the Prometheus text format 0.0.4 (src/bridge/metrics.ts): counters since the
  * process started (they survive a bridge restart on a new storage folder) and gauges read at
@@ -32,6 +34,7 @@ import type { Supervisor } from '../../supervisor.js';
 import { sendJson } from '../http.js';
 import type { Route } from './context.js';
 import { currentStatus } from './status.js';
+import { certificateWarnings, describeConfiguredCertificates } from '../tls-files.js';
 
 /** The product name /health reports, so a probe can tell a DicomBridge from another server. */
 export const PRODUCT_NAME = 'DicomBridge';
@@ -53,7 +56,7 @@ export const STORAGE_PROBE_INTERVAL_MS = 30_000;
 
 /** One readiness check and what it found. */
 export interface HealthCheck {
-  name: 'receiver' | 'logbook' | 'storage' | 'disk';
+  name: 'receiver' | 'logbook' | 'storage' | 'disk' | 'tls';
   ok: boolean;
   /** What was found, for people ("listening on 127.0.0.1:11112", "free disk space below 1024 MB"). */
   detail: string;
@@ -65,6 +68,8 @@ export interface HealthReport {
   checks: HealthCheck[];
   /** The `detail` of each failed check. */
   reasons: string[];
+  /** Not faults yet: certificates expiring within 30 days or expired. */
+  warnings: string[];
   status: BridgeStatus;
 }
 
@@ -124,16 +129,22 @@ export class HealthService {
       ? { name: 'disk', ok: false, detail: `free disk space below ${minFreeMb} MB (${free} free)` }
       : { name: 'disk', ok: true, detail: minFreeMb === 0 ? `free disk space ${free} (no minimum set)` : `free disk space ${free}, minimum ${minFreeMb} MB` });
 
+    const certificates = await describeConfiguredCertificates(bridge.config);
+    for (const entry of certificates) {
+      if (entry.inUse && entry.error !== undefined) checks.push({ name: 'tls', ok: false, detail: `${entry.setting}: ${entry.error}` });
+    }
+    const warnings = certificateWarnings(certificates.filter((e) => e.error === undefined));
+
     const reasons = checks.filter((c) => !c.ok).map((c) => c.detail);
-    return { ready: reasons.length === 0, checks, reasons, status };
+    return { ready: reasons.length === 0, checks, reasons, warnings, status };
   }
 
   /** GET /health */
   readonly health: Route = async ({ res }) => {
     const report = await this.report();
     const identity = { product: PRODUCT_NAME, version: this.version, mode: this.mode, configPathSha256: configPathHash(this.supervisor.configPath) };
-    if (report.ready) sendJson(res, 200, { status: 'ready', ...identity, checks: report.checks });
-    else sendJson(res, 503, { status: 'not ready', ...identity, reasons: report.reasons, checks: report.checks });
+    if (report.ready) sendJson(res, 200, { status: 'ready', ...identity, checks: report.checks, warnings: report.warnings });
+    else sendJson(res, 503, { status: 'not ready', ...identity, reasons: report.reasons, checks: report.checks, warnings: report.warnings });
   };
 
   /** GET /metrics */

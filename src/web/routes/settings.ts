@@ -7,6 +7,7 @@ import { settingsAuditEntry, type SettingsSave } from '../../bridge/settings-aud
 import { ConfigError, type ConfigIssue } from '../../config/errors.js';
 import { RULES, type Config } from '../../config/schema.js';
 import { objectField, readJson, sendJson } from '../http.js';
+import { tlsMaterialIssues } from '../tls-files.js';
 import type { Route, RouteContext } from './context.js';
 
 /** A setting as the page sees it: the Config without secrets. */
@@ -51,6 +52,18 @@ export const SETTING_RULES: Readonly<Record<string, string>> = {
   'send.timeoutSeconds': range(1, 3600),
   'gui.host': `${RULES.ipAddress}; off loopback a password must be set in the configuration file`,
   'gui.port': range(1, 65535),
+  'gui.tls.certFile': `${RULES.file}; PEM certificate: with gui.tls.keyFile set the GUI serves HTTPS only (the page moves to https://)`,
+  'gui.tls.keyFile': `${RULES.file}; PEM private key of gui.tls.certFile (refused if it is not that certificate's key)`,
+  'receive.tls.enabled': `${RULES.boolean}: a DICOM TLS listener beside the plain one`,
+  'receive.tls.port': `${range(1, 65535)}; 2762 is the registered DICOM TLS port`,
+  'receive.tls.certFile': `${RULES.file}; PEM certificate of this bridge (needed when DICOM TLS is on)`,
+  'receive.tls.keyFile': `${RULES.file}; PEM private key of receive.tls.certFile`,
+  'receive.tls.caFile': `${RULES.file}; PEM bundle of the CAs whose client certificates are trusted`,
+  'receive.tls.requireClientCert': `${RULES.boolean}: mutual TLS, peers must show a certificate of a trusted CA`,
+  'send.tls.enabled': `${RULES.boolean}: send to the PACS over DICOM TLS`,
+  'send.tls.caFile': `${RULES.file}; PEM bundle trusted for the PACS's certificate ("" = the system's CAs)`,
+  'send.tls.certFile': `${RULES.file}; our PEM client certificate, if the PACS asks for one`,
+  'send.tls.keyFile': `${RULES.file}; PEM private key of send.tls.certFile`,
   'log.level': RULES.logLevel,
   'log.maxFileMegabytes': `${range(1, 1024)}; the technical log file is rotated at this size`,
   'log.keepFiles': `${range(1, 1000)} rotated technical log files kept`,
@@ -66,7 +79,9 @@ export const getSettings: Route = ({ res, supervisor }) => {
 
 export const validateSettings: Route = async ({ req, res, supervisor }) => {
   const settings = objectField(await readJson(req), 'settings');
-  sendJson(res, 200, issuesBody(supervisor.validate(settings)));
+  const issues = supervisor.validate(settings);
+  // Valid by the rules: then the TLS files themselves (a key that is not its certificate's).
+  sendJson(res, 200, issuesBody(issues.length > 0 ? issues : await tlsMaterialIssues(supervisor.candidate(settings))));
 };
 
 /** Writes the audit row of a save (log book action `Settings`); a log book fault must not turn a done save into an error. */
@@ -96,8 +111,11 @@ export const putSettings: Route = async (ctx) => {
     }
     throw err;
   }
+  const tlsIssues = await tlsMaterialIssues(next);
+  if (tlsIssues.length > 0) return sendJson(res, 400, issuesBody(tlsIssues));
   const current = supervisor.config.gui;
-  const moving = next.gui.host !== current.host || next.gui.port !== current.port;
+  const moving = next.gui.host !== current.host || next.gui.port !== current.port
+    || next.gui.tls.certFile !== current.tls.certFile || next.gui.tls.keyFile !== current.tls.keyFile;
   let rebind: Awaited<ReturnType<typeof gui.prepare>> | null = null;
   try {
     if (moving) rebind = await gui.prepare(next.gui);
@@ -105,6 +123,8 @@ export const putSettings: Route = async (ctx) => {
     if (rebind) {
       applied.push(`admin GUI now at ${rebind.url}`);
       rebind.commit();
+    } else {
+      await gui.reload?.();
     }
     audit(ctx, { before: previous, after: config });
     sendJson(res, 200, { settings: publicSettings(config), applied, guiUrl: rebind?.url ?? gui.url });
