@@ -20,6 +20,8 @@ import { datasetOf, list, nextStudies, readZip, removeDir, sopUidOf, tempDir } f
 import { rawRequest, startGui, type GuiUnderTest } from '../support/gui-harness.js';
 import { acknowledgedCount, freePort, runTool } from '../support/peers/dcmtk.js';
 import { requirePrivateNetns } from '../support/peers/storescp.js';
+import { noopLogger } from '../../src/dicom/ul/logger.js';
+import { requestAssociation } from '../../src/dicom/ul/requestor.js';
 import { writeStudy, type StudyFiles } from '../support/study-files.js';
 import { createTestPki, type Issued, type TestPki } from '../support/test-pki.js';
 
@@ -173,6 +175,23 @@ describe('receiving over DICOM TLS (PS3.15 Annex B)', () => {
     assert.equal(secure.code, 0, `with maxAssociations 1, echoscu +tls succeeds while the handshake hangs: ${secure.stderr}`);
     await closed;
     assert.equal(refusals(app, 'tls-handshake-timeout').length, 1);
+  });
+
+  it('counts associations on both listeners against one receive.maxAssociations', async () => {
+    const held = await requestAssociation({
+      host: '127.0.0.1', port: plainPort, callingAeTitle: 'HOLDER', calledAeTitle: 'CRYPE_DCM',
+      contexts: [{ pcId: 1, abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] }],
+      maxPduLength: 16384, connectTimeoutMs: 5000, artimTimeoutMs: 5000, log: noopLogger,
+    });
+    try {
+      const refused = await echo(tlsPort, tlsArgs(client));
+      assert.notEqual(refused.code, 0, 'the only slot is taken on the plain listener');
+      assert.match(refused.stdout + refused.stderr, /Local Limit Exceeded/i);
+    } finally {
+      await held.release();
+    }
+    const secure = await echo(tlsPort, tlsArgs(client));
+    assert.equal(secure.code, 0, secure.stderr);
   });
 
   it('counts every refusal in /metrics by reason', async () => {
