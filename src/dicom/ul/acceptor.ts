@@ -416,8 +416,14 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
     });
     tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
       const handshake = handshakes.get(keyOf(socket));
-      if (handshake !== undefined) handshakeEnds.get(handshake)?.();
       if (handshake === undefined) return;
+      handshakeEnds.get(handshake)?.();
+      if (err.code === 'ECONNRESET') {
+        // The peer went away mid-handshake (a port probe, a client giving up): no refusal of ours.
+        log.debug({ peer: handshake.peer }, 'connection closed by the peer during the TLS handshake');
+        socket.destroy();
+        return;
+      }
       refuse(tlsHandshakeRefusal(err), { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message.split('\n')[0] });
       socket.destroy();
     });
