@@ -45,6 +45,8 @@ export interface Bridge extends EventEmitter<BridgeEvents> {
   readonly log: Logger;
   /** The DICOM port actually bound, or null when receiving is off. */
   readonly receivePort: number | null;
+  /** The DICOM TLS port actually bound, or null when `receive.tls` is off. */
+  readonly receiveTlsPort?: number | null;
   /** Studies being staged or zipped. */
   readonly studiesInProgress: number;
   /** DICOM associations currently open (on a replaced receiver still finishing too). */
@@ -157,8 +159,8 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       progress: this.progress,
     });
     this.receiving = new ReceiverBinding({
-      start: (settings) =>
-        startReceiver(settings, { incomingDir: layout.incoming, tracker: this.tracker, log, diskGuard: this.diskGuard, cridTag: () => cridTag(current()) }),
+      start: (settings, extras) =>
+        startReceiver(settings, { incomingDir: layout.incoming, tracker: this.tracker, log, diskGuard: this.diskGuard, cridTag: () => cridTag(current()), ...extras }),
       onStarted: (receiver) => this.counters.receiverStarted(receiver),
       onEnded: (receiver) => this.counters.receiverEnded(receiver),
       log,
@@ -187,6 +189,10 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
 
   get receivePort(): number | null {
     return this.receiving.port;
+  }
+
+  get receiveTlsPort(): number | null {
+    return this.receiving.tlsPort;
   }
 
   get activeAssociations(): number {
@@ -299,6 +305,7 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
   for (const name of staged) tracker.adopt(join(layout.staging, name));
   if (staged.length > 0) log.info({ studies: staged.length }, 'recovered staged studies from the last run');
 
+  await bridge.receiving.prepare(config.receive);
   if (config.receive.enabled) {
     try {
       await bridge.receiving.start(config.receive);
@@ -308,6 +315,16 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
       if (code === undefined) throw err;
       // Not a ConfigError (exit 78, which systemd does not restart): a port taken at boot may be free a moment later.
       throw new Error(`receive.host/receive.port: cannot listen on ${config.receive.host}:${config.receive.port} (${code})`, { cause: err });
+    }
+  }
+  if (config.receive.tls.enabled) {
+    try {
+      await bridge.receiving.startTls(config.receive);
+    } catch (err) {
+      await bridge.stop();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === undefined || code === 'ERR_CONFIG') throw err;
+      throw new Error(`receive.host/receive.tls.port: cannot listen on ${config.receive.host}:${config.receive.tls.port} (${code})`, { cause: err });
     }
   }
   if (config.send.enabled) await bridge.sending.start();

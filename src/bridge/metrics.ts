@@ -132,8 +132,20 @@ function addAssociationCounts(a: AcceptorStats, b: AcceptorStats): AcceptorStats
   for (const [key, n] of Object.entries(b.rejected)) rejected[key] = (rejected[key] ?? 0) + n;
   const ended = { ...a.ended };
   for (const key of Object.keys(ended) as CloseReason[]) ended[key] += b.ended[key] ?? 0;
-  return { accepted: a.accepted + b.accepted, rejected, ended, connectionsRefused: a.connectionsRefused + b.connectionsRefused };
+  const refused: Record<string, number> = { ...a.refused };
+  for (const [key, n] of Object.entries(b.refused ?? {})) refused[key] = (refused[key] ?? 0) + n;
+  return { accepted: a.accepted + b.accepted, rejected, ended, connectionsRefused: a.connectionsRefused + b.connectionsRefused, refused };
 }
+
+/**
+ * Reasons the security rules refuse a peer (acceptor.ts, peer-policy.ts): listed at 0 from the
+ * start so a dashboard sees each series before the first refusal.
+ */
+export const REFUSAL_REASONS = [
+  'unknown-calling-ae-title', 'address-not-allowed', 'certificate-name-mismatch',
+  'no-client-certificate', 'untrusted-client-certificate', 'expired-client-certificate',
+  'tls-version-not-accepted', 'not-tls', 'tls-on-plain-port', 'tls-handshake-timeout', 'tls-handshake-failed',
+] as const;
 
 /** a + b (a new object; neither input changes). */
 export function addCounts(a: BridgeCounts, b: BridgeCounts): BridgeCounts {
@@ -267,6 +279,8 @@ export function bridgeMetricFamilies(input: MetricsInput): MetricFamily[] {
     ]),
     counter('associations_rejected_total', 'DICOM associations rejected, by reason (PS3.8 Table 9-21).',
       rejectReasons.map((reason) => ({ labels: { reason }, value: a.rejected[reason] ?? 0 }))),
+    counter('peers_refused_total', 'DICOM connections and associations refused by the security rules, by reason (TLS handshake, client certificate, receive.allowedPeers).',
+      [...new Set([...REFUSAL_REASONS, ...Object.keys(a.refused ?? {}).sort()])].map((reason) => ({ labels: { reason }, value: a.refused?.[reason] ?? 0 }))),
     counter('associations_ended_total', 'Accepted DICOM associations that ended, by how: released, aborted (A-ABORT), closed (connection lost).', [
       { labels: { how: 'released' }, value: a.ended.released },
       { labels: { how: 'aborted' }, value: a.ended.aborted },
@@ -275,6 +289,7 @@ export function bridgeMetricFamilies(input: MetricsInput): MetricFamily[] {
     counter('connections_refused_total', 'TCP connections closed before their association request: beyond the socket ceiling, or the oldest silent one dropped for a newcomer.', [{ value: a.connectionsRefused }]),
     gauge('associations_active', 'DICOM associations open now.', [{ value: status.activeAssociations }]),
     gauge('receiver_listening', '1 while the DICOM receiver listens, else 0 (also 0 when receiving is off).', [{ value: status.receiving.listening ? 1 : 0 }]),
+    gauge('tls_receiver_listening', '1 while the DICOM TLS receiver listens, else 0 (also 0 when receive.tls is off).', [{ value: status.receiving.tls?.listening === true ? 1 : 0 }]),
     counter('instances_received_total', 'DICOM instances received and staged.', [{ value: counts.instancesReceived }]),
     counter('bytes_received_total', 'Bytes of the instances received (as staged: file meta plus dataset).', [{ value: counts.bytesReceived }]),
     counter('studies_completed_total', 'Studies completed, by the inbox they went to.',

@@ -7,10 +7,21 @@ import type { Config } from '../config/schema.js';
 import { BYTES_PER_MEGABYTE, type DiskCheck } from './receive/disk-guard.js';
 import type { StorageLayout } from './storage-layout.js';
 
+/** The DICOM TLS listener in the status strip (`receive.tls`). */
+export interface TlsReceivingStatus {
+  enabled: boolean;
+  listening: boolean;
+  host: string;
+  port: number | null;
+  requireClientCert: boolean;
+  /** For people, e.g. "TLS: on, listening on 0.0.0.0:2762". */
+  text: string;
+}
+
 /** The figures of the status strip. */
 export interface BridgeStatus {
   version: string;
-  receiving: { enabled: boolean; listening: boolean; host: string; port: number | null; aeTitle: string };
+  receiving: { enabled: boolean; listening: boolean; host: string; port: number | null; aeTitle: string; tls?: TlsReceivingStatus };
   sending: { enabled: boolean; host: string; port: number; calledAeTitle: string };
   activeAssociations: number;
   studiesInProgress: number;
@@ -27,6 +38,8 @@ export interface StatusSource {
   readonly config: Config;
   readonly layout: StorageLayout;
   readonly receivePort: number | null;
+  /** The DICOM TLS port bound, or null; absent on sources without a TLS listener. */
+  readonly receiveTlsPort?: number | null;
   readonly activeAssociations: number;
   readonly studiesInProgress: number;
   readonly outboxWaiting: number;
@@ -58,6 +71,16 @@ export async function diskSpace(dir: string): Promise<{ freeBytes: number | null
   }
 }
 
+/** The TLS listener's status from the settings and the port bound. */
+export function tlsReceivingStatus(config: Config, boundPort: number | null): TlsReceivingStatus {
+  const t = config.receive.tls;
+  const host = config.receive.host;
+  const listening = boundPort !== null;
+  const port = boundPort ?? (t.enabled ? t.port : null);
+  const text = !t.enabled ? 'TLS: off' : listening ? `TLS: on, listening on ${host}:${port}` : `TLS: on, not listening on ${host}:${port}`;
+  return { enabled: t.enabled, listening, host, port, requireClientCert: t.requireClientCert, text };
+}
+
 /**
  * Reads the status. The disk is low while the bridge's disk space guard refuses storing, or
  * when fewer than `lowDiskBytes` are free (by default the config's `minFreeDiskMegabytes`).
@@ -79,6 +102,7 @@ export async function readStatus(bridge: StatusSource, version: string, lowDiskB
       host: config.receive.host,
       port: bridge.receivePort ?? (config.receive.enabled ? config.receive.port : null),
       aeTitle: config.receive.aeTitle,
+      tls: tlsReceivingStatus(config, bridge.receiveTlsPort ?? null),
     },
     sending: { enabled: config.send.enabled, host: config.send.host, port: config.send.port, calledAeTitle: config.send.calledAeTitle },
     activeAssociations: bridge.activeAssociations,

@@ -32,10 +32,13 @@ export interface ScriptedPeer {
   close(): Promise<void>;
 }
 
-/** Connects to a server on 127.0.0.1 (by default) and returns the peer. */
-export function connectScriptedPeer(port: number, host = '127.0.0.1'): Promise<ScriptedPeer> {
+/**
+ * Connects to a server on 127.0.0.1 (by default) and returns the peer; `localAddress` binds
+ * our end (e.g. 127.0.0.2, a second loopback address, for allow-list tests).
+ */
+export function connectScriptedPeer(port: number, host = '127.0.0.1', localAddress?: string): Promise<ScriptedPeer> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = net.connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) });
     socket.setNoDelay(true);
     let buffer = Buffer.alloc(0);
     let closed = false;

@@ -5,7 +5,9 @@
  */
 import { DimseServiceProvider } from '../../dicom/dimse/service.js';
 import { STATUS_SUCCESS } from '../../dicom/dimse/status.js';
-import { createAcceptor, type Acceptor, type AcceptorCloseOptions, type AcceptorStats } from '../../dicom/ul/acceptor.js';
+import { createAcceptor, type Acceptor, type AcceptorCloseOptions, type AcceptorStats, type AcceptorTls, type CallingPeer, type PeerRefusal } from '../../dicom/ul/acceptor.js';
+import type { AssociationSlots } from '../../dicom/ul/association-slots.js';
+import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
 import type { StudyTracker } from '../study/tracker.js';
@@ -43,6 +45,10 @@ export interface Receiver {
   readonly activeAssociations: number;
   /** The acceptor's association counts (monitoring). */
   readonly stats: AcceptorStats;
+  /** True for the DICOM TLS listener (PS3.15 Annex B). */
+  readonly secure?: boolean;
+  /** TLS only: a renewed certificate, key or CA bundle for the next connections. */
+  setSecureContext?(secureContext: SecureContextOptions): void;
   /** Sets the timeouts of connections accepted from now on (open ones keep theirs). */
   setTimeouts(timeouts: ReceiverTimeouts): void;
   /** Stops accepting connections now; open associations carry on (re-binding the same port). */
@@ -63,11 +69,17 @@ export interface ReceiverDeps {
   diskGuard?: DiskGuard;
   /** The CRYPE ID element now configured (null = off), checked on every received instance. */
   cridTag?: () => number | null;
+  /** The association limit shared by the plain and the TLS listener. */
+  slots?: AssociationSlots;
+  /** Known peers (`receive.allowedPeers`), read at each association. */
+  acceptPeer?: (peer: CallingPeer) => PeerRefusal | null;
+  /** Serve DICOM over TLS (the `receive.tls` listener). */
+  tls?: AcceptorTls;
 }
 
 /** Starts listening; rejects if the port cannot be bound (e.g. EADDRINUSE, EACCES). */
 export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDeps): Promise<Receiver> {
-  const log = deps.log.child({ component: 'receiver' });
+  const log = deps.log.child({ component: deps.tls === undefined ? 'receiver' : 'receiver-tls' });
   const tempFiles = new TempFilePool(deps.incomingDir, settings.fsync);
   const sinkContext = { tempFiles, tracker: deps.tracker, log, diskGuard: deps.diskGuard, cridTag: deps.cridTag };
   const acceptor: Acceptor = createAcceptor({
@@ -84,6 +96,9 @@ export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDe
         onStore: (rq) => openInstanceSink(rq, sinkContext),
       }, log),
     log,
+    slots: deps.slots,
+    acceptPeer: deps.acceptPeer,
+    tls: deps.tls,
   });
   let port: number;
   try {
@@ -94,7 +109,7 @@ export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDe
     await tempFiles.close();
     throw err;
   }
-  log.info({ host: settings.host, port, aeTitle: settings.aeTitle || '(any)' }, 'DICOM receiver listening');
+  log.info({ host: settings.host, port, aeTitle: settings.aeTitle || '(any)', tls: deps.tls !== undefined }, deps.tls === undefined ? 'DICOM receiver listening' : 'DICOM TLS receiver listening');
   return {
     port,
     get activeAssociations() {
@@ -103,6 +118,8 @@ export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDe
     get stats() {
       return acceptor.stats;
     },
+    secure: acceptor.secure,
+    setSecureContext: (secureContext) => acceptor.setSecureContext(secureContext),
     setTimeouts: (timeouts) => acceptor.setTimeouts(acceptorTimeouts(timeouts)),
     stopListening: () => acceptor.stopListening(),
     close: async (options) => {

@@ -13,13 +13,23 @@
  * ended with an A-ABORT PDU (PS3.8 §7.3.1, A-ABORT service-user initiated). An A-ASSOCIATE-RQ
  * arriving while closing is rejected transiently ("local limit exceeded"), so the peer retries
  * later, e.g. against the listener that replaced this one.
+ *
+ * TLS (PS3.15 Annex B): with {@link AcceptorOptions.tls} the listener is a TLS server. The
+ * handshake must end within ARTIM from the TCP accept; until then the connection counts as
+ * negotiating and takes no association slot. A handshake that fails (plain DICOM on the TLS
+ * port, an old TLS version, no or an untrusted client certificate) closes the connection,
+ * logged with the peer and counted by reason in {@link AcceptorStats.refused}. On a plain
+ * listener, a TLS ClientHello is recognised by its first byte and closed the same way.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { AssociationSlots } from './association-slots.js';
 import { Association, SOCKET_HIGH_WATER_MARK } from './association.js';
 import type { Logger } from './logger.js';
 import { NegotiatingConnections } from './negotiating-connections.js';
 import { rejectKey } from './reasons.js';
 import {
+  REJECT_CALLING_AET,
   REJECT_LOCAL_LIMIT,
   checkAssociateRq,
   negotiateAsAcceptor,
@@ -31,6 +41,30 @@ export type { ContextDecision } from './negotiation.js';
 
 /** Default maximum P-DATA-TF length we announce (PS3.8 Annex D.1). */
 export const DEFAULT_MAX_PDU_LENGTH = 262144;
+
+/** Who asks for an association: what an accept policy judges (PS3.8 §9.3.2; PS3.15 Annex B). */
+export interface CallingPeer {
+  callingAeTitle: string;
+  calledAeTitle: string;
+  /** The peer's IP address (IPv4-mapped IPv6 addresses as IPv4). */
+  address: string;
+  /** The subject CN of the peer's verified client certificate; absent without mutual TLS. */
+  commonName?: string;
+}
+
+/** Why a peer is refused: a short stable key (monitoring) and words for the log. */
+export interface PeerRefusal {
+  reason: string;
+  text: string;
+}
+
+/** The TLS side of a listener (PS3.15 Annex B); versions and suites are the caller's (BCP 195). */
+export interface AcceptorTls {
+  /** Options of `tls.createServer` (cert, key, ca, minVersion, ciphers...). */
+  secureContext: tls.SecureContextOptions;
+  /** Mutual TLS: ask for a client certificate and refuse a connection without a trusted one. */
+  requireClientCert: boolean;
+}
 
 /** Options of {@link createAcceptor}. */
 export interface AcceptorOptions {
@@ -56,6 +90,18 @@ export interface AcceptorOptions {
   /** Gives the handler of an accepted association's P-DATA indications. */
   onAssociation(channel: PDataChannel): PDataHandler;
   log: Logger;
+  /**
+   * The association limit shared with other acceptors (a plain and a TLS listener); by default
+   * one of this acceptor's own with `maxAssociations`.
+   */
+  slots?: AssociationSlots;
+  /**
+   * Judges the calling peer of each complete A-ASSOCIATE-RQ: null accepts, a refusal rejects
+   * with (1, 1, 3) "calling AE title not recognised" (PS3.8 Table 9-21). Absent: any peer.
+   */
+  acceptPeer?(peer: CallingPeer): PeerRefusal | null;
+  /** Serve DICOM over TLS instead of plain TCP. */
+  tls?: AcceptorTls;
 }
 
 /**
@@ -90,6 +136,12 @@ export interface AcceptorStats {
    * A-ASSOCIATE-RJ possible): the newcomer refused, or the oldest negotiating one dropped.
    */
   connectionsRefused: number;
+  /**
+   * Connections and associations refused by the security rules, by reason: a failed TLS
+   * handshake or client certificate (e.g. `untrusted-client-certificate`, `not-tls`), or the
+   * accept policy's reason (e.g. `unknown-calling-ae-title`). Optional for older readers.
+   */
+  refused?: Record<string, number>;
 }
 
 /** The timers of {@link AcceptorOptions}, changeable for new connections. */
@@ -138,6 +190,61 @@ export interface Acceptor {
   readonly negotiatingConnections: number;
   /** A copy of the counts so far (they keep counting after close for associations still ending). */
   readonly stats: AcceptorStats;
+  /** True when this acceptor serves TLS. */
+  readonly secure: boolean;
+  /**
+   * TLS only: the certificate, key and trusted CAs for the next connections (a renewal);
+   * connections already open keep theirs. No-op on a plain acceptor.
+   */
+  setSecureContext(secureContext: tls.SecureContextOptions): void;
+}
+
+/** The first byte of a TLS record carrying a handshake (RFC 8446 §5.1): a ClientHello on a plain port. */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+/** IPv4-mapped IPv6 addresses (a dual-stack listener) as plain IPv4. */
+export function plainAddress(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+/** A TLS handshake error as a refusal reason and words (OpenSSL error codes as Node names them). */
+export function tlsHandshakeRefusal(err: NodeJS.ErrnoException): PeerRefusal {
+  switch (err.code) {
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_HTTP_REQUEST':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+    case 'ERR_SSL_RECORD_LENGTH_MISMATCH':
+    case 'ERR_SSL_UNKNOWN_PROTOCOL':
+      return { reason: 'not-tls', text: 'the peer does not speak TLS (plain DICOM on the TLS port?)' };
+    case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+    case 'ERR_SSL_NO_PROTOCOLS_AVAILABLE':
+    case 'ERR_SSL_VERSION_TOO_LOW':
+      return { reason: 'tls-version-not-accepted', text: 'TLS version not accepted (TLS 1.2 or 1.3 only)' };
+    case 'ERR_SSL_NO_SHARED_CIPHER':
+      return { reason: 'tls-cipher-not-accepted', text: 'no cipher suite in common (BCP 195 suites only)' };
+    case 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE':
+      return { reason: 'no-client-certificate', text: 'the peer sent no client certificate' };
+    default:
+      return { reason: 'tls-handshake-failed', text: `TLS handshake failed (${err.code ?? err.message})` };
+  }
+}
+
+/** A verified-or-not client certificate as a refusal, or null when it is trusted. */
+function clientCertificateRefusal(socket: tls.TLSSocket): PeerRefusal | null {
+  if (socket.authorized) return null;
+  const cert = socket.getPeerCertificate();
+  if (cert === null || Object.keys(cert).length === 0) return { reason: 'no-client-certificate', text: 'the peer sent no client certificate' };
+  const code = String(socket.authorizationError ?? 'unknown');
+  if (code === 'CERT_HAS_EXPIRED') return { reason: 'expired-client-certificate', text: `the client certificate "${cert.subject?.CN ?? ''}" has expired` };
+  if (code === 'CERT_NOT_YET_VALID') return { reason: 'expired-client-certificate', text: `the client certificate "${cert.subject?.CN ?? ''}" is not yet valid` };
+  return { reason: 'untrusted-client-certificate', text: `the client certificate "${cert.subject?.CN ?? ''}" is not trusted (${code})` };
+}
+
+/** A TCP connection whose TLS handshake is under way: negotiating, bounded by ARTIM. */
+interface Handshake {
+  readonly peer: string;
+  shutdown(): void;
 }
 
 /**
@@ -146,39 +253,57 @@ export interface Acceptor {
 export function createAcceptor(options: AcceptorOptions): Acceptor {
   const log = options.log;
   const maxPduLength = options.maxPduLength > 0 ? options.maxPduLength : DEFAULT_MAX_PDU_LENGTH;
+  const slots = options.slots ?? new AssociationSlots(options.maxAssociations);
   const live = new Set<Association>();
   const accepted = new Set<Association>();
-  const negotiating = new NegotiatingConnections<Association>(options.maxNegotiatingConnections ?? defaultMaxNegotiating(options.maxAssociations));
+  /** TLS only: connections whose handshake has not ended, by "address|port". */
+  const handshakes = new Map<string, Handshake>();
+  /** What ends the bookkeeping of each handshake (timer, counts). */
+  const handshakeEnds = new WeakMap<Handshake, () => void>();
+  const negotiating = new NegotiatingConnections<Association | Handshake>(options.maxNegotiatingConnections ?? defaultMaxNegotiating(options.maxAssociations));
   // Every socket is bounded: negotiating ones by their cap, established ones by maxAssociations,
   // and those closing (after an RJ or an abort, at most ARTIM each) by this overall ceiling.
   const maxConnections = options.maxAssociations + 2 * negotiating.max;
   let timeouts: AcceptorTimeouts = { artimTimeoutMs: options.artimTimeoutMs, idleTimeoutMs: options.idleTimeoutMs };
   let closing = false;
-  const stats: AcceptorStats = { accepted: 0, rejected: {}, ended: { released: 0, aborted: 0, closed: 0 }, connectionsRefused: 0 };
+  const stats: AcceptorStats = { accepted: 0, rejected: {}, ended: { released: 0, aborted: 0, closed: 0 }, connectionsRefused: 0, refused: {} };
+  const refusedCounts = stats.refused as Record<string, number>;
   const rejected = (reject: RejectTriple): RejectTriple => {
     const key = rejectReasonKey(reject);
     stats.rejected[key] = (stats.rejected[key] ?? 0) + 1;
     return reject;
   };
+  /** Counts and logs a refusal by the security rules. */
+  const refuse = (refusal: PeerRefusal, context: Record<string, unknown>): void => {
+    refusedCounts[refusal.reason] = (refusedCounts[refusal.reason] ?? 0) + 1;
+    log.warn({ ...context, reason: refusal.reason }, `DICOM peer refused: ${refusal.text}`);
+  };
 
   /** Closes a connection that has sent no complete A-ASSOCIATE-RQ, for a newer one. */
-  const drop = (oldest: Association): void => {
-    log.warn({ assoc: oldest.id, peer: oldest.peer, negotiating: negotiating.size }, 'too many connections without an A-ASSOCIATE-RQ: closing the oldest');
+  const drop = (oldest: Association | Handshake): void => {
+    log.warn({ assoc: (oldest as Partial<Association>).id, peer: oldest.peer, negotiating: negotiating.size }, 'too many connections without an A-ASSOCIATE-RQ: closing the oldest');
     stats.connectionsRefused += 1;
     oldest.shutdown();
   };
 
-  const server = net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER_MARK }, (socket) => {
-    if (live.size >= maxConnections) {
+  /** Room for one more connection (dropping the oldest negotiating one if need be); false to refuse it. */
+  const admit = (socket: net.Socket): boolean => {
+    const open = live.size + handshakes.size;
+    if (open >= maxConnections) {
       const oldest = negotiating.takeOldest();
       if (oldest !== undefined) drop(oldest);
     }
-    if (closing || live.size >= maxConnections) {
-      log.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, connections: live.size }, 'connection refused: too many connections');
+    if (closing || live.size + handshakes.size >= maxConnections) {
+      log.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, connections: live.size + handshakes.size }, 'connection refused: too many connections');
       stats.connectionsRefused += 1;
       socket.destroy();
-      return;
+      return false;
     }
+    return true;
+  };
+
+  /** Runs the association protocol on a connection (plain, or TLS after the handshake). */
+  const associate = (socket: net.Socket, commonName: string | undefined): Association => {
     const assoc: Association = new Association({
       requestor: false,
       log,
@@ -189,7 +314,15 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
         checkAssociateRq: (rq) => {
           // The A-ASSOCIATE-RQ is complete: from here the association limit applies.
           negotiating.delete(assoc);
-          if (closing || accepted.size >= options.maxAssociations) return rejected(REJECT_LOCAL_LIMIT);
+          if (options.acceptPeer !== undefined) {
+            const address = plainAddress(socket.remoteAddress);
+            const refusal = options.acceptPeer({ callingAeTitle: rq.callingAeTitle.trim(), calledAeTitle: rq.calledAeTitle.trim(), address, commonName });
+            if (refusal !== null) {
+              refuse(refusal, { peer: assoc.peer, callingAet: rq.callingAeTitle.trim(), calledAet: rq.calledAeTitle.trim(), commonName });
+              return rejected(REJECT_CALLING_AET);
+            }
+          }
+          if (closing || slots.full) return rejected(REJECT_LOCAL_LIMIT);
           const reject = checkAssociateRq(rq, options);
           return reject === null ? null : rejected(reject);
         },
@@ -200,6 +333,7 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
         },
         onEstablished: (channel) => {
           accepted.add(channel);
+          slots.take();
           stats.accepted += 1;
           const handler = options.onAssociation(channel);
           // Counts how the association ends; the service user's handler is told as before.
@@ -214,7 +348,7 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
       },
       onEnded: (ended) => {
         live.delete(ended);
-        accepted.delete(ended);
+        if (accepted.delete(ended)) slots.release();
         negotiating.delete(ended);
       },
     });
@@ -222,7 +356,101 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
     const oldest = negotiating.add(assoc);
     if (oldest !== undefined) drop(oldest);
     assoc.accept(socket);
-  });
+    return assoc;
+  };
+
+  const onPlainConnection = (socket: net.Socket): void => {
+    if (!admit(socket)) return;
+    const assoc = associate(socket, undefined);
+    // A TLS ClientHello is no PDU: say so (the reader would only call it unrecognised) and close.
+    socket.once('data', (chunk: Buffer) => {
+      if (chunk[0] !== TLS_HANDSHAKE_RECORD) return;
+      refuse({ reason: 'tls-on-plain-port', text: 'a TLS handshake on the plain DICOM port (use the TLS port)' }, { peer: assoc.peer });
+      assoc.shutdown();
+    });
+  };
+
+  const tlsOptions = options.tls;
+  const server: net.Server = tlsOptions === undefined
+    ? net.createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER_MARK }, onPlainConnection)
+    : tls.createServer({
+      ...tlsOptions.secureContext,
+      noDelay: true,
+      highWaterMark: SOCKET_HIGH_WATER_MARK,
+      requestCert: tlsOptions.requireClientCert,
+      // Checked in 'secureConnection' instead, so an untrusted certificate is logged and counted.
+      rejectUnauthorized: false,
+      // Our own timer (ARTIM) bounds the handshake; this is only Node's backstop.
+      handshakeTimeout: 600_000,
+    } as tls.TlsOptions);
+
+  if (tlsOptions !== undefined) {
+    const tlsServer = server as tls.Server;
+    const keyOf = (socket: net.Socket): string => `${socket.remoteAddress}|${socket.remotePort}`;
+    // The TLS server wraps each TCP connection first; this listener then bounds its handshake.
+    tlsServer.on('connection', (raw: net.Socket) => {
+      if (!admit(raw)) return;
+      const key = keyOf(raw);
+      const peer = `${raw.remoteAddress}:${raw.remotePort}`;
+      const artimMs = timeouts.artimTimeoutMs;
+      const handshake: Handshake = { peer, shutdown: () => end() };
+      const done = (): void => {
+        clearTimeout(timer);
+        if (handshakes.get(key) === handshake) handshakes.delete(key);
+        negotiating.delete(handshake);
+      };
+      // Closed by us (ARTIM, the cap, close()): no handshake error is reported for it after.
+      const end = (): void => {
+        done();
+        raw.destroy();
+      };
+      const timer = setTimeout(() => {
+        refuse({ reason: 'tls-handshake-timeout', text: `no complete TLS handshake within ${artimMs} ms of connecting (ARTIM)` }, { peer });
+        end();
+      }, artimMs);
+      handshakeEnds.set(handshake, done);
+      handshakes.set(key, handshake);
+      const oldest = negotiating.add(handshake);
+      if (oldest !== undefined) drop(oldest);
+      raw.once('close', done);
+    });
+    tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      const handshake = handshakes.get(keyOf(socket));
+      if (handshake === undefined) return;
+      handshakeEnds.get(handshake)?.();
+      if (err.code === 'ECONNRESET') {
+        // The peer went away mid-handshake (a port probe, a client giving up): no refusal of ours.
+        log.debug({ peer: handshake.peer }, 'connection closed by the peer during the TLS handshake');
+        socket.destroy();
+        return;
+      }
+      refuse(tlsHandshakeRefusal(err), { peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message.split('\n')[0] });
+      socket.destroy();
+    });
+    tlsServer.on('secureConnection', (socket: tls.TLSSocket) => {
+      const handshake = handshakes.get(keyOf(socket));
+      if (handshake !== undefined) handshakeEnds.get(handshake)?.();
+      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      if (handshake === undefined || closing) {
+        // Dropped meanwhile (cap, ARTIM, close): nothing more to do for it.
+        socket.destroy();
+        return;
+      }
+      let commonName: string | undefined;
+      if (tlsOptions.requireClientCert) {
+        const refusal = clientCertificateRefusal(socket);
+        if (refusal !== null) {
+          refuse(refusal, { peer, protocol: socket.getProtocol() });
+          socket.destroy();
+          return;
+        }
+        const cn = socket.getPeerCertificate().subject?.CN;
+        commonName = Array.isArray(cn) ? cn[0] : cn;
+      }
+      log.debug({ peer, protocol: socket.getProtocol(), cipher: socket.getCipher().name, commonName }, 'TLS handshake complete');
+      associate(socket, commonName);
+    });
+  }
   server.on('error', (err) => log.error({ err }, 'acceptor server error'));
 
   /** Resolves once the server is closed and every connection has ended. */
@@ -247,7 +475,7 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
         server.listen(port, host, () => {
           server.off('error', onError);
           const address = server.address() as net.AddressInfo;
-          log.info({ port: address.port, host }, 'DICOM acceptor listening');
+          log.info({ port: address.port, host, tls: tlsOptions !== undefined }, 'DICOM acceptor listening');
           resolve({ port: address.port });
         });
       });
@@ -272,6 +500,7 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
       }
       const unfinished = [...live];
       if (unfinished.length > 0 && drainMs > 0) log.warn({ associations: unfinished.length }, 'aborting associations still open after the drain time');
+      for (const handshake of [...handshakes.values()]) handshake.shutdown();
       for (const assoc of unfinished) assoc.shutdown();
       await Promise.all([stopped, ...unfinished.map((assoc) => assoc.closed)]);
     },
@@ -285,7 +514,13 @@ export function createAcceptor(options: AcceptorOptions): Acceptor {
       return negotiating.size;
     },
     get stats() {
-      return { ...stats, rejected: { ...stats.rejected }, ended: { ...stats.ended } };
+      return { ...stats, rejected: { ...stats.rejected }, ended: { ...stats.ended }, refused: { ...refusedCounts } };
+    },
+    secure: tlsOptions !== undefined,
+    setSecureContext(secureContext) {
+      if (tlsOptions === undefined) return;
+      (server as tls.Server).setSecureContext({ ...secureContext, requestCert: tlsOptions.requireClientCert, rejectUnauthorized: false } as tls.SecureContextOptions);
+      log.info({}, 'TLS certificate reloaded for new connections');
     },
   };
 }

@@ -45,6 +45,8 @@ export interface AcceptorPolicy {
 
 /** Reject: called AE title not recognised (permanent, service user, 7). PS3.8 Table 9-21. */
 export const REJECT_CALLED_AET: RejectTriple = { result: 1, source: 1, reason: 7 };
+/** Reject: calling AE title not recognised (permanent, service user, 3): an unknown peer. */
+export const REJECT_CALLING_AET: RejectTriple = { result: 1, source: 1, reason: 3 };
 /** Reject: application context name not supported (permanent, service user, 2). */
 export const REJECT_APPLICATION_CONTEXT: RejectTriple = { result: 1, source: 1, reason: 2 };
 /** Reject: protocol version not supported (permanent, provider ACSE, 2). */

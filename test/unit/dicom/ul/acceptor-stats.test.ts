@@ -43,7 +43,7 @@ describe('acceptor stats', () => {
   after(() => acceptor.close());
 
   it('starts at zero', () => {
-    assert.deepEqual(acceptor.stats, { accepted: 0, rejected: {}, ended: { released: 0, aborted: 0, closed: 0 }, connectionsRefused: 0 });
+    assert.deepEqual(acceptor.stats, { accepted: 0, rejected: {}, ended: { released: 0, aborted: 0, closed: 0 }, connectionsRefused: 0, refused: {} });
   });
 
   it('counts accepted, rejected by reason, released and aborted associations', async () => {
