@@ -111,6 +111,12 @@ export class HealthService {
     if (!receiving.enabled) checks.push({ name: 'receiver', ok: true, detail: 'DICOM receiving is switched off' });
     else if (receiving.listening) checks.push({ name: 'receiver', ok: true, detail: `DICOM receiver listening on ${receiving.host}:${receiving.port}` });
     else checks.push({ name: 'receiver', ok: false, detail: `DICOM receiver not listening (receive.port ${receiving.port ?? bridge.config.receive.port})` });
+    const tls = receiving.tls;
+    if (tls?.enabled) {
+      checks.push(tls.listening
+        ? { name: 'tls', ok: true, detail: `DICOM TLS receiver listening on ${tls.host}:${tls.port}` }
+        : { name: 'tls', ok: false, detail: `DICOM TLS receiver not listening (receive.tls.port ${tls.port})` });
+    }
 
     try {
       bridge.logBook.latest(1);

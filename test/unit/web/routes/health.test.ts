@@ -79,6 +79,25 @@ describe('HealthService', () => {
     }
   });
 
+  it('names a DICOM TLS receiver that is switched on but not listening; ready once it listens', async () => {
+    const config = bridge.config;
+    const tlsOn = { ...config.receive.tls, enabled: true, certFile: '', keyFile: '', caFile: '' };
+    bridge.config = { ...config, receive: { ...config.receive, tls: tlsOn } };
+    const fake = bridge as FakeBridge & { receiveTlsPort?: number | null };
+    try {
+      fake.receiveTlsPort = null;
+      const down = await new HealthService(supervisor, '1.0.0').report();
+      assert.equal(down.ready, false);
+      assert.ok(down.reasons.includes('DICOM TLS receiver not listening (receive.tls.port 2762)'), down.reasons.join('; '));
+      fake.receiveTlsPort = 2762;
+      const up = await new HealthService(supervisor, '1.0.0').report();
+      assert.ok(up.checks.some((c) => c.name === 'tls' && c.ok && c.detail === 'DICOM TLS receiver listening on 127.0.0.1:2762'), JSON.stringify(up.checks));
+    } finally {
+      bridge.config = config;
+      delete fake.receiveTlsPort;
+    }
+  });
+
   it('is ready with receiving switched off', async () => {
     const config = bridge.config;
     bridge.config = { ...config, receive: { ...config.receive, enabled: false } };
