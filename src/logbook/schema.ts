@@ -110,63 +110,28 @@ CREATE TABLE failed_item (
 ) STRICT, WITHOUT ROWID;
 `;
 
-/**
- * v3: the details drawer's columns, the `Retry` action and an index on the timestamp (date
- * filter, activity chart). SQLite cannot change a CHECK constraint in place, so the table is
- * rebuilt under the same name with every row and id, and its AUTOINCREMENT counter carried
- * over (ids are never reused, even of rows deleted by hand).
- */
-const SCHEMA_V3 = `
-CREATE TABLE log_entry_v3 (
-  id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-  timestamp          TEXT    NOT NULL,
-  action             TEXT    NOT NULL CHECK (action IN ('Receive', 'Send', 'Cleanup', 'Echo', 'Retry')),
-  status             TEXT    NOT NULL CHECK (status IN ('Success', 'Failed', 'Warning')),
-  patient_name       TEXT    NOT NULL,
-  birth_date         TEXT    NOT NULL,
-  study_date         TEXT    NOT NULL,
-  modality           TEXT    NOT NULL,
-  instances          INTEGER NOT NULL CHECK (instances >= 0),
-  study_description  TEXT    NOT NULL,
-  crids              TEXT    NOT NULL,
-  reason             TEXT,
-  study_instance_uid TEXT    NOT NULL,
-  file_name          TEXT    NOT NULL,
-  folder             TEXT    NOT NULL DEFAULT '',
-  calling_ae_title   TEXT    NOT NULL DEFAULT '',
-  peer_address       TEXT    NOT NULL DEFAULT '',
-  receiving_ms       INTEGER CHECK (receiving_ms >= 0),
-  zipping_ms         INTEGER CHECK (zipping_ms >= 0),
-  sending_ms         INTEGER CHECK (sending_ms >= 0)
-) STRICT;
-INSERT INTO log_entry_v3 (id, timestamp, action, status, patient_name, birth_date, study_date, modality,
-  instances, study_description, crids, reason, study_instance_uid, file_name)
-SELECT id, timestamp, action, status, patient_name, birth_date, study_date, modality,
-  instances, study_description, crids, reason, study_instance_uid, file_name FROM log_entry;
-INSERT INTO sqlite_sequence (name, seq) SELECT 'log_entry_v3', 0
-  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'log_entry_v3');
-UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log_entry'), 0))
-  WHERE name = 'log_entry_v3';
-DROP TABLE log_entry;
-ALTER TABLE log_entry_v3 RENAME TO log_entry;
-CREATE INDEX log_entry_timestamp ON log_entry (timestamp);
-`;
-
 /** The columns of `log_entry` since v3, in table order (copied as they are by later rebuilds). */
 const COLUMNS_V3 = `id, timestamp, action, status, patient_name, birth_date, study_date, modality, instances,
   study_description, crids, reason, study_instance_uid, file_name, folder, calling_ae_title, peer_address,
   receiving_ms, zipping_ms, sending_ms`;
 
+/** The v1 columns, all a v1/v2 file has to copy into the v3 table. */
+const COLUMNS_V1 = `id, timestamp, action, status, patient_name, birth_date, study_date, modality,
+  instances, study_description, crids, reason, study_instance_uid, file_name`;
+
 /**
- * v4: the `Settings` action (the audit trail of saved settings). Rebuilt as v3 was, for the
- * same reason: SQLite cannot change a CHECK constraint, and rows, ids and the AUTOINCREMENT
- * counter must survive.
+ * Rebuilds `log_entry` with the v3 columns and the given actions in its CHECK constraint, copying
+ * `columns` of every row. SQLite cannot change a CHECK constraint in place, so the table is
+ * rebuilt under the same name with every row and id, its AUTOINCREMENT counter carried over
+ * (ids are never reused, even of rows deleted by hand), and the timestamp index made again.
  */
-const SCHEMA_V4 = `
-CREATE TABLE log_entry_v4 (
+function rebuildLogEntry(version: number, actions: readonly string[], columns: string): string {
+  const next = `log_entry_v${version}`;
+  return `
+CREATE TABLE ${next} (
   id                 INTEGER PRIMARY KEY AUTOINCREMENT,
   timestamp          TEXT    NOT NULL,
-  action             TEXT    NOT NULL CHECK (action IN ('Receive', 'Send', 'Cleanup', 'Echo', 'Retry', 'Settings')),
+  action             TEXT    NOT NULL CHECK (action IN (${actions.map((a) => `'${a}'`).join(', ')})),
   status             TEXT    NOT NULL CHECK (status IN ('Success', 'Failed', 'Warning')),
   patient_name       TEXT    NOT NULL,
   birth_date         TEXT    NOT NULL,
@@ -185,15 +150,22 @@ CREATE TABLE log_entry_v4 (
   zipping_ms         INTEGER CHECK (zipping_ms >= 0),
   sending_ms         INTEGER CHECK (sending_ms >= 0)
 ) STRICT;
-INSERT INTO log_entry_v4 (${COLUMNS_V3}) SELECT ${COLUMNS_V3} FROM log_entry;
-INSERT INTO sqlite_sequence (name, seq) SELECT 'log_entry_v4', 0
-  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'log_entry_v4');
+INSERT INTO ${next} (${columns}) SELECT ${columns} FROM log_entry;
+INSERT INTO sqlite_sequence (name, seq) SELECT '${next}', 0
+  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '${next}');
 UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'log_entry'), 0))
-  WHERE name = 'log_entry_v4';
+  WHERE name = '${next}';
 DROP TABLE log_entry;
-ALTER TABLE log_entry_v4 RENAME TO log_entry;
+ALTER TABLE ${next} RENAME TO log_entry;
 CREATE INDEX log_entry_timestamp ON log_entry (timestamp);
 `;
+}
+
+/** v3: the details drawer's columns, the `Retry` action and an index on the timestamp (date filter, activity chart). */
+const SCHEMA_V3 = rebuildLogEntry(3, ['Receive', 'Send', 'Cleanup', 'Echo', 'Retry'], COLUMNS_V1);
+
+/** v4: the `Settings` action (the audit trail of saved settings). */
+const SCHEMA_V4 = rebuildLogEntry(4, ['Receive', 'Send', 'Cleanup', 'Echo', 'Retry', 'Settings'], COLUMNS_V3);
 
 /** A log book file this release cannot use (written by a newer release). */
 export class LogBookError extends Error {
