@@ -49,6 +49,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = deepFreeze<Config>({
     scanIntervalSeconds: 5,
     stableSeconds: 2,
     incompleteZipSeconds: 600,
+    associations: 1,
     tls: { enabled: false, caFile: '', certFile: '', keyFile: '' },
     timeoutSeconds: 30,
   },

@@ -182,6 +182,7 @@ const sendSchema = z
       scanIntervalSeconds: int(1, 3600, D.send.scanIntervalSeconds),
       stableSeconds: int(1, 3600, D.send.stableSeconds),
       incompleteZipSeconds: int(10, 86400, D.send.incompleteZipSeconds),
+      associations: int(1, 8, D.send.associations),
       tls: z
         .strictObject(
           {
@@ -342,6 +343,8 @@ export interface Config {
     stableSeconds: number;
     /** A file in Outbox_Auto unchanged this long whose central directory still does not read → Outbox_Failed. */
     incompleteZipSeconds: number;
+    /** Parallel associations one ZIP's instances are spread over (many PACS accept several). */
+    associations: number;
     /** Connect, association and per-response timeout. */
     timeoutSeconds: number;
     /** DICOM TLS to the PACS; `caFile` '' = the system's CAs; certFile/keyFile: our client certificate. */

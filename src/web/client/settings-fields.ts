@@ -93,6 +93,7 @@ export const FIELDS: readonly FieldDef[] = [
   f('send.scanIntervalSeconds', 'Outbox scan interval (seconds)', 'send', 'number', true),
   f('send.stableSeconds', 'ZIP unchanged for (seconds) before sending', 'send', 'number', true),
   f('send.incompleteZipSeconds', 'Unreadable ZIP failed after (seconds)', 'send', 'number', true),
+  f('send.associations', 'Parallel associations per ZIP', 'send', 'number', true),
   f('send.tls.enabled', 'Send over DICOM TLS', 'send', 'checkbox', true),
   f('send.tls.caFile', "Trusted CAs for the PACS's certificate (PEM file)", 'send', 'text', true),
   f('send.tls.certFile', 'Our client certificate (PEM file)', 'send', 'text', true),

@@ -50,6 +50,7 @@ export const SETTING_RULES: Readonly<Record<string, string>> = {
   'send.stableSeconds': range(1, 3600),
   'send.incompleteZipSeconds': `${range(10, 86400)}: a file in Outbox_Auto unchanged this long that is still not a readable ZIP goes to Outbox_Failed`,
   'send.timeoutSeconds': range(1, 3600),
+  'send.associations': `${range(1, 8)}: a ZIP's instances are sent over this many associations at once (the PACS must accept that many)`,
   'gui.host': `${RULES.ipAddress}; off loopback a password must be set in the configuration file`,
   'gui.port': range(1, 65535),
   'gui.tls.certFile': `${RULES.file}; PEM certificate: with gui.tls.keyFile set the GUI serves HTTPS only (the page moves to https://)`,
