@@ -5,11 +5,33 @@
  *
  * It checks each PDU's type and declared length from its 6-byte header before buffering the
  * body, so a peer cannot make us hold more than one PDU of the size we announced.
+ *
+ * P-DATA-TF bodies are not buffered at all: their PDV items (PS3.8 §9.3.5.1) are read as the
+ * bytes arrive, and each item's value is handed on as views of the socket's chunks. A PDV
+ * value may so come in several parts, each a `Pdv` with the item's context and command bit;
+ * only the part that ends the item carries its last-fragment bit. Assembling 256 KB PDUs
+ * from 64 KB socket reads used to copy every dataset byte once and doubled the garbage.
  */
 import { Writable } from 'node:stream';
 import { PduDecodeError } from '../errors.js';
 import { PDU_HEADER_LENGTH, decodePdu, pduName } from './pdu.js';
 import type { Pdu, PduName } from './pdu.js';
+import type { Pdv } from './primitives.js';
+
+/** PDV item header: item length (4), presentation context ID (1), message control header (1). */
+const PDV_HEADER_LENGTH = 6;
+const EMPTY = Buffer.alloc(0);
+
+/** Where the reader is in a P-DATA-TF body. */
+interface PDataProgress {
+  /** Body bytes not yet read. */
+  remaining: number;
+  /** Value bytes of the current PDV item not yet read; -1 between items. */
+  itemRemaining: number;
+  pcId: number;
+  control: number;
+  items: number;
+}
 
 /** Default cap for A-ASSOCIATE-RQ/AC bodies: far above any real request, far below harm. */
 export const DEFAULT_MAX_ASSOCIATE_LENGTH = 256 * 1024;
@@ -44,7 +66,8 @@ export interface PduReaderOptions {
 
 /**
  * Stream of bytes in, PDUs out, one at a time. PS3.8 §9.3. Buffers handed out (including
- * P-DATA-TF PDV views) are never reused, so consumers may keep them.
+ * P-DATA-TF PDV views) are never reused, so consumers may keep them. A P-DATA-TF handed out
+ * holds the PDV parts read so far, possibly of several PDUs (see the module comment).
  */
 export class PduReader extends Writable {
   readonly #options: PduReaderOptions;
@@ -54,6 +77,9 @@ export class PduReader extends Writable {
   /** The PDU whose header has been read, awaiting its body. */
   #current: { name: PduName; length: number } | null = null;
   #stopped = false;
+  /** The P-DATA-TF whose body is being read, and the PDV parts read but not yet handed on. */
+  #pdata: PDataProgress | null = null;
+  #parts: Pdv[] = [];
   #pendingCallback: ((error?: Error | null) => void) | null = null;
 
   constructor(options: PduReaderOptions) {
@@ -71,6 +97,7 @@ export class PduReader extends Writable {
   /** Discards all further input (after the transport is being closed). */
   stop(): void {
     this.#stopped = true;
+    this.#parts = [];
     this.#chunks = [];
     this.#buffered = 0;
   }
@@ -94,15 +121,32 @@ export class PduReader extends Writable {
     callback(error);
   }
 
-  /** Decodes as many whole PDUs as are buffered; pauses on a pending onPdu promise. */
+  /** Decodes as much as is buffered; pauses on a pending onPdu promise. */
   #run(): void {
     while (!this.#stopped) {
+      const pdata = this.#pdata;
+      if (pdata !== null) {
+        const complete = this.#readPData(pdata);
+        if (this.#stopped) break;
+        if (!complete) {
+          // Everything buffered is read: hand the parts on before waiting for more bytes.
+          if (this.#parts.length > 0 && !this.#emitParts()) return;
+          break;
+        }
+        this.#pdata = null;
+        continue;
+      }
       if (this.#current === null) {
-        if (this.#buffered < PDU_HEADER_LENGTH) break;
+        if (this.#buffered < PDU_HEADER_LENGTH) {
+          if (this.#parts.length > 0 && !this.#emitParts()) return;
+          break;
+        }
         const header = this.#consume(PDU_HEADER_LENGTH);
         if (!this.#checkHeader(header)) break;
         continue;
       }
+      // Parts of earlier P-DATA-TF PDUs go first: PDUs are handed on in arrival order.
+      if (this.#parts.length > 0 && !this.#emitParts()) return;
       const { name, length } = this.#current;
       if (this.#buffered < length) break;
       const body = this.#consume(length);
@@ -115,25 +159,100 @@ export class PduReader extends Writable {
           REASON_INVALID_PARAMETER);
         break;
       }
-      let result: Promise<void> | void;
-      try {
-        result = this.#options.onPdu(pdu);
-      } catch (err) {
-        this.#fail(new PduDecodeError(`${name}: PDU consumer failed`, { cause: err }), 0);
-        break;
-      }
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).then(
-          () => this.#run(),
-          (err: unknown) => {
-            this.#fail(new PduDecodeError(`${name}: PDU consumer failed`, { cause: err }), 0);
-            this.#release();
-          },
-        );
-        return;
-      }
+      if (!this.#emit(pdu)) return;
     }
     this.#release();
+  }
+
+  /** Hands the PDV parts read so far on as one P-DATA-TF; false while the consumer holds us. */
+  #emitParts(): boolean {
+    const pdvs = this.#parts;
+    this.#parts = [];
+    return this.#emit({ type: 'P-DATA-TF', pdvs });
+  }
+
+  /**
+   * Hands a PDU to the consumer. Returns true to go on at once, false when the consumer's
+   * promise holds the reader (it resumes when that settles) or the reader stopped.
+   */
+  #emit(pdu: Pdu): boolean {
+    let result: Promise<void> | void;
+    try {
+      result = this.#options.onPdu(pdu);
+    } catch (err) {
+      this.#fail(new PduDecodeError(`${pdu.type}: PDU consumer failed`, { cause: err }), 0);
+      return false;
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      (result as Promise<void>).then(
+        () => this.#run(),
+        (err: unknown) => {
+          this.#fail(new PduDecodeError(`${pdu.type}: PDU consumer failed`, { cause: err }), 0);
+          this.#release();
+        },
+      );
+      return false;
+    }
+    return !this.#stopped;
+  }
+
+  /**
+   * Reads PDV items of the current P-DATA-TF body from what is buffered, checking each item
+   * header against the body (PS3.8 §9.3.5.1, Annex E.2); values become parts without a copy.
+   * Returns true once the body is read whole.
+   */
+  #readPData(p: PDataProgress): boolean {
+    for (;;) {
+      if (p.itemRemaining < 0) {
+        if (p.remaining === 0) {
+          if (p.items === 0) this.#fail(new PduDecodeError('P-DATA-TF: no PDV item'), REASON_INVALID_PARAMETER);
+          return true;
+        }
+        if (p.remaining < PDV_HEADER_LENGTH) {
+          this.#fail(new PduDecodeError(`P-DATA-TF: ${p.remaining} trailing byte(s), too short for a PDV`), REASON_INVALID_PARAMETER);
+          return true;
+        }
+        if (this.#buffered < PDV_HEADER_LENGTH) return false;
+        const header = this.#consume(PDV_HEADER_LENGTH);
+        const length = header.readUInt32BE(0);
+        const pcId = header[4]!;
+        let fault: string | null = null;
+        if (length < 2) fault = `P-DATA-TF: PDV item length ${length} is below 2`;
+        else if (4 + length > p.remaining) fault = `P-DATA-TF: PDV item of ${length} bytes overruns the PDU`;
+        else if (pcId % 2 === 0) fault = `P-DATA-TF: presentation context ID ${pcId} is not odd`;
+        if (fault !== null) {
+          this.#fail(new PduDecodeError(fault), REASON_INVALID_PARAMETER);
+          return true;
+        }
+        p.remaining -= PDV_HEADER_LENGTH;
+        p.itemRemaining = length - 2;
+        p.pcId = pcId;
+        p.control = header[5]!;
+        p.items += 1;
+        if (p.itemRemaining === 0) this.#addPart(p, EMPTY);
+        continue;
+      }
+      if (this.#buffered === 0) return false;
+      const first = this.#chunks[0]!;
+      const n = Math.min(p.itemRemaining, first.length);
+      this.#buffered -= n;
+      let data: Buffer;
+      if (n === first.length) data = this.#chunks.shift()!;
+      else {
+        data = first.subarray(0, n);
+        this.#chunks[0] = first.subarray(n);
+      }
+      p.itemRemaining -= n;
+      p.remaining -= n;
+      this.#addPart(p, data);
+    }
+  }
+
+  /** One part of the current PDV's value; the part that ends the item carries its control bits. */
+  #addPart(p: PDataProgress, data: Buffer): void {
+    const ends = p.itemRemaining === 0;
+    this.#parts.push({ pcId: p.pcId, isCommand: (p.control & 1) === 1, isLast: ends && (p.control & 2) === 2, data });
+    if (ends) p.itemRemaining = -1;
   }
 
   /** Lets the writable side take the next chunk. */
@@ -172,7 +291,8 @@ export class PduReader extends Writable {
         : `${name}: PDU length ${length} exceeds the limit of ${limit}`), REASON_INVALID_PARAMETER);
       return false;
     }
-    this.#current = { name, length };
+    if (name === 'P-DATA-TF') this.#pdata = { remaining: length, itemRemaining: -1, pcId: 0, control: 0, items: 0 };
+    else this.#current = { name, length };
     return true;
   }
 

@@ -12,6 +12,7 @@ import { connectScriptedPeer } from '../../../support/scripted-peer.js';
 import { IMPLICIT_LE, testAcceptorOptions, VERIFICATION } from '../../../support/test-acceptor.js';
 import type { ScriptedPeer } from '../../../support/scripted-peer.js';
 import { ASSOCIATE_AC, ASSOCIATE_RQ_ECHO, P_DATA_TF, RELEASE_RQ, hex } from '../../../fixtures/pdus.js';
+import { PdvJoiner } from '../../../support/pdv-parts.js';
 
 const BOUND = { timeout: 15000 };
 /** The body of the fixture A-ASSOCIATE-AC (after its 6-byte header). */
@@ -48,12 +49,13 @@ async function startServer(overrides: Partial<AcceptorOptions> = {}): Promise<Se
         }),
       };
       let active = 0;
+      const joiner = new PdvJoiner();
       server.seen.push(seen);
       return {
         async onPData(pdvs) {
           active += 1;
           seen.maxActive = Math.max(seen.maxActive, active);
-          seen.pdvs.push(...pdvs.map((p) => ({ ...p, data: Buffer.from(p.data) })));
+          seen.pdvs.push(...joiner.push(pdvs));
           if (server.gate !== null) await server.gate();
           // Echo every PDV back: P-DATA in the other direction.
           await channel.sendPData(pdvs);
@@ -90,17 +92,19 @@ function requestorOptions(port: number, overrides: Partial<RequestorOptions> = {
   };
 }
 
-/** Collects P-DATA indications on the requestor and lets a test await the next one. */
+/** Collects P-DATA on the requestor, one whole fragment at a time (parts joined), for a test to await. */
 function collect(assoc: RequestorAssociation): { next(): Promise<Pdv[]>; closed: CloseReason[] } {
   const queue: Pdv[][] = [];
   const waiting: Array<(pdvs: Pdv[]) => void> = [];
   const closed: CloseReason[] = [];
+  const joiner = new PdvJoiner();
   assoc.setHandler({
     onPData(pdvs) {
-      const copy = pdvs.map((p) => ({ ...p, data: Buffer.from(p.data) }));
-      const waiter = waiting.shift();
-      if (waiter) waiter(copy);
-      else queue.push(copy);
+      for (const fragment of joiner.push(pdvs)) {
+        const waiter = waiting.shift();
+        if (waiter) waiter([fragment]);
+        else queue.push([fragment]);
+      }
     },
     onClose(reason) {
       closed.push(reason);
@@ -197,8 +201,11 @@ describe('acceptor with the requestor', BOUND, () => {
       const rx = collect(assoc);
       const seen = server.seen.at(-1) as Seen;
       const pdvs: Pdv[] = [1, 2, 3].map((n) => ({ pcId: 1, isCommand: true, isLast: true, data: Buffer.from([n]) }));
-      for (const pdv of pdvs) await assoc.sendPData([pdv]);
+      // PDUs that arrive together are handed on together: the later ones go out once the
+      // first is being handled.
+      await assoc.sendPData([pdvs[0]!]);
       await firstArrived;
+      for (const pdv of pdvs.slice(1)) await assoc.sendPData([pdv]);
       // The later PDUs are on the wire; with the first handler still pending none is delivered.
       assert.deepStrictEqual(seen.pdvs, [pdvs[0]]);
       open();

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { PduDecodeError } from '../../../../src/dicom/errors.js';
 import { PduReader } from '../../../../src/dicom/ul/pdu-reader.js';
 import type { Pdu } from '../../../../src/dicom/ul/pdu.js';
+import type { Pdv } from '../../../../src/dicom/ul/primitives.js';
 import { ALL_PDUS, hex } from '../../../fixtures/pdus.js';
 
 interface Collected {
@@ -51,28 +52,56 @@ function split(bytes: Buffer, cuts: number[]): Buffer[] {
   return parts.filter((p) => p.length > 0);
 }
 
+/**
+ * What a consumer sees, independent of how the PDV values were split into parts: P-DATA-TF
+ * PDUs flattened to their PDVs, consecutive parts of one fragment joined (same context and
+ * kind, the earlier one without the last bit); other PDUs as they are.
+ */
+function normalize(pdus: Pdu[]): unknown[] {
+  const out: unknown[] = [];
+  let open: Pdv | null = null;
+  for (const pdu of pdus) {
+    if (pdu.type !== 'P-DATA-TF') {
+      open = null;
+      out.push(pdu);
+      continue;
+    }
+    for (const part of pdu.pdvs) {
+      if (open !== null && open.pcId === part.pcId && open.isCommand === part.isCommand) {
+        open.data = Buffer.concat([open.data, part.data]);
+        open.isLast = part.isLast;
+      } else {
+        open = { ...part, data: Buffer.from(part.data) };
+        out.push(open);
+      }
+      if (part.isLast) open = null;
+    }
+  }
+  return out;
+}
+
 const STREAM = Buffer.concat(ALL_PDUS.map((f) => f.bytes));
-const EXPECTED = ALL_PDUS.map((f) => f.pdu);
+const EXPECTED = normalize(ALL_PDUS.map((f) => f.pdu));
 
 describe('PduReader', () => {
   it('yields every PDU from one chunk', async () => {
     const c = collector();
     await feed(c.reader, [STREAM]);
-    assert.deepStrictEqual(c.pdus, EXPECTED);
+    assert.deepStrictEqual(normalize(c.pdus), EXPECTED);
     assert.equal(c.errors.length, 0);
   });
 
   it('yields the same PDUs fed byte by byte', async () => {
     const c = collector();
     await feed(c.reader, [...STREAM].map((b) => Buffer.from([b])));
-    assert.deepStrictEqual(c.pdus, EXPECTED);
+    assert.deepStrictEqual(normalize(c.pdus), EXPECTED);
   });
 
   it('yields the same PDUs for random splits (property)', async () => {
     await fc.assert(fc.asyncProperty(fc.array(fc.nat(), { maxLength: 40 }), async (cuts) => {
       const c = collector();
       await feed(c.reader, split(STREAM, cuts));
-      assert.deepStrictEqual(c.pdus, EXPECTED);
+      assert.deepStrictEqual(normalize(c.pdus), EXPECTED);
       assert.equal(c.errors.length, 0);
     }), { numRuns: 200 });
   });
@@ -89,6 +118,25 @@ describe('PduReader', () => {
     assert.ok(first.type === 'P-DATA-TF' && second.type === 'P-DATA-TF');
     assert.deepStrictEqual(first.pdvs[0].data, hex('aabb'));
     assert.deepStrictEqual(second.pdvs[0].data, hex('ccdd'));
+  });
+
+  it('hands a P-DATA-TF value on as views of the chunks it came in, before the PDU is whole', async () => {
+    const c = collector();
+    const value = Buffer.alloc(3000, 0x5a);
+    const pdu = Buffer.concat([hex('04 00 00000bbe', '00000bba 03 02'), value]);
+    const chunks = [pdu.subarray(0, 1000), pdu.subarray(1000, 2000), pdu.subarray(2000)].map((b) => {
+      const own = Buffer.alloc(b.length); // its own ArrayBuffer, not the shared pool
+      b.copy(own);
+      return own;
+    });
+    c.reader.write(chunks[0]);
+    // Only a third has come: its value bytes are already handed on, as a part without the last bit.
+    assert.equal(c.pdus.length, 1);
+    await feed(c.reader, chunks.slice(1));
+    const parts = c.pdus.flatMap((p) => (p.type === 'P-DATA-TF' ? p.pdvs : []));
+    assert.deepStrictEqual(parts.map((p) => [p.pcId, p.isCommand, p.isLast]), [[3, false, false], [3, false, false], [3, false, true]]);
+    assert.deepStrictEqual(Buffer.concat(parts.map((p) => p.data)), value);
+    parts.forEach((part, i) => assert.equal(part.data.buffer, chunks[i]!.buffer, `part ${i} is a view, not a copy`));
   });
 
   it('rejects an oversize P-DATA-TF from its header alone, before the body arrives', async () => {
