@@ -16,6 +16,8 @@ import type { Config, LogLevel } from './config/schema.js';
 import type { Logger } from './dicom/ul/logger.js';
 import { openLogBook, type LogBook } from './logbook/logbook.js';
 import { DiskGuard } from './bridge/receive/disk-guard.js';
+import { fsyncDir } from './bridge/durable-fs.js';
+import { recoverIncoming } from './bridge/receive/recover-incoming.js';
 import { startReceiver, type Receiver } from './bridge/receive/receiver.js';
 import { ReceiverBinding } from './bridge/receive/receiver-binding.js';
 import { StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
@@ -172,6 +174,7 @@ class DicomBridge extends EventEmitter<BridgeEvents> implements Bridge {
       get fsync() {
         return current().receive.fsync;
       },
+      syncIncoming: () => fsyncDir(layout.incoming),
       onComplete: (study) => void this.completion.enqueue(study),
       onPlaced: (bytes) => this.counters.noteInstanceReceived(bytes),
       progress: this.progress,
@@ -297,9 +300,10 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
   const bridge = new DicomBridge(config, layout, logBook, log, deps.openFd);
   const { tracker } = bridge;
 
-  // Recovery: a .part file is an instance that was never acknowledged; staged folders hold
-  // acknowledged instances and are completed as usual.
-  for (const name of await readdir(layout.incoming)) await rm(join(layout.incoming, name), { force: true, recursive: true });
+  // Recovery: a committed file in the incoming folder joins its study; any other is an
+  // instance never acknowledged. Staged folders hold acknowledged instances and are completed
+  // as usual.
+  await recoverIncoming(layout.incoming, layout.staging, log);
   for (const name of await readdir(layout.zipTemp)) await rm(join(layout.zipTemp, name), { force: true, recursive: true });
   const staged = await readdir(layout.staging);
   for (const name of staged) tracker.adopt(join(layout.staging, name));

@@ -1,8 +1,11 @@
 /**
  * Receives one C-STORE dataset into a Part 10 file (SPEC §1): file meta first, then the
  * dataset bytes exactly as they arrive, scanned on the way for the attributes that group the
- * instance into its study. The C-STORE response waits until the file is written, fsynced and
- * renamed into its study folder; an aborted transfer deletes its temporary file.
+ * instance into its study. The bytes go to an instance file created ahead (instance-files.ts)
+ * by positioned writes of the very buffers the socket delivered; the C-STORE response waits
+ * until the file is committed (commit-record.ts: the record in its preamble and one fdatasync),
+ * and the move into its study folder happens after the response. An aborted transfer deletes
+ * its file.
  *
  * What the bridge acknowledges with 0000 can be zipped (SPEC §5): every parse zipping makes —
  * the file meta read back from the staged file, the dataset walk with the CRYPE ID edit (as a
@@ -11,11 +14,11 @@
  * free-space threshold ({@link DiskGuard}) the instance is refused with A700 before a byte is
  * written; a write that fails anyway (ENOSPC, EDQUOT) deletes the partial file and answers A700.
  */
-import type { WriteStream } from 'node:fs';
+import { close, fdatasync, write as writeAt, writev } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import type { DatasetSink, StoreOutcome, StoreRequest } from '../../dicom/dimse/service.js';
 import {
   STATUS_CANNOT_UNDERSTAND,
@@ -35,7 +38,8 @@ import { STUDY_FIELD_TAGS, studyFields, type StudyFields } from '../study-fields
 import type { StudyTracker } from '../study/tracker.js';
 import { cridRewrite } from '../zip/crid-rewrite.js';
 import type { DiskGuard } from './disk-guard.js';
-import type { TempFilePool } from './temp-files.js';
+import { commitRecord, PREAMBLE_LENGTH } from './commit-record.js';
+import type { InstanceFile, InstanceFilePool } from './instance-files.js';
 
 /**
  * Attributes captured while receiving: grouping, ZIP entry order, and the naming fields that
@@ -57,7 +61,9 @@ const HEAD_BYTES = 16;
 
 /** What every instance sink shares. */
 export interface InstanceSinkContext {
-  tempFiles: TempFilePool;
+  instanceFiles: InstanceFilePool;
+  /** fdatasync each instance before it is acknowledged (the `receive.fsync` setting). */
+  fsync: boolean;
   tracker: StudyTracker;
   log: Logger;
   /** Refuses storing while free disk space is below the threshold; absent = no guard. */
@@ -77,19 +83,15 @@ function text(rewriter: DatasetRewriter, tag: number): string | undefined {
   return element ? asciiValue(element) : undefined;
 }
 
-/** Waits until the stream accepts more, or fails. */
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      if (err) reject(err);
-      else resolve();
-    };
-    stream.on('drain', done);
-    stream.on('error', done);
-  });
-}
+const closeFd = promisify(close);
+const syncData = promisify(fdatasync);
+const writeAtPromise = promisify(writeAt);
+
+/**
+ * Bytes written or waiting per instance before the peer is paused: bounded memory per
+ * association, with backpressure from the disk to the socket.
+ */
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
 /** Maps a failure to the C-STORE status a sender understands (PS3.4 Table B.2-1). */
 export function failureOutcome(err: unknown): StoreOutcome {
@@ -114,42 +116,59 @@ class InstanceSink implements DatasetSink {
   private datasetBytes = 0;
   /** The decoded study fields, kept from the zippability check for the progress panel. */
   private fields: StudyFields | undefined;
+  /** Buffers waiting for the next writev, and bytes waiting or being written. */
+  private queue: Buffer[] = [];
+  private pendingBytes = 0;
+  private writing = false;
+  /** File offset of the next write; CRC-32 of the bytes after the preamble so far. */
+  private position = 0;
+  private crc: number;
+  /** Resolved when pending bytes fall under the limit, or all are written (end). */
+  private waiters: Array<() => void> = [];
+  private fdClosed = false;
 
   constructor(
     private readonly rq: StoreRequest,
     private readonly ctx: InstanceSinkContext,
-    private readonly tempPath: string,
-    private readonly file: WriteStream,
+    private readonly file: InstanceFile,
     private readonly rewriter: DatasetRewriter,
     private readonly fileMeta: Buffer,
   ) {
-    const record = (err: Error) => {
-      this.failure ??= err;
-    };
-    rewriter.on('error', record);
-    file.on('error', (err) => {
-      record(err);
-      // The pipe stops feeding a failed file: without this the rewriter would stay full and a
-      // write() waiting for its 'drain' would never return (a full disk would hang the C-STORE).
-      rewriter.destroy(err);
-    });
+    rewriter.on('error', (err: Error) => this.fail(err));
+    rewriter.resume(); // its output is the input: only its checks and captures are wanted here
+    this.crc = crc32(fileMeta.subarray(PREAMBLE_LENGTH));
+    this.enqueue(fileMeta);
   }
 
-  async write(chunk: Buffer): Promise<void> {
-    if (this.failure) return;
+  write(chunk: Buffer): Promise<void> | undefined {
+    if (this.failure) return undefined;
     if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
     this.datasetBytes += chunk.length;
+    this.crc = crc32(chunk, this.crc);
     const more = this.rewriter.write(chunk);
-    if (this.file.writableCorked) process.nextTick(() => this.file.uncork());
     if (!this.releaseStudy) this.noteStudy();
-    if (!more) await drained(this.rewriter).catch(() => undefined);
+    this.enqueue(chunk);
+    if (this.pendingBytes <= MAX_PENDING_BYTES && more) return undefined;
+    return Promise.all([
+      this.pendingBytes > MAX_PENDING_BYTES ? this.written(MAX_PENDING_BYTES) : undefined,
+      more ? undefined : new Promise<void>((resolve) => {
+        const done = () => {
+          this.rewriter.off('drain', done);
+          this.rewriter.off('error', done);
+          resolve();
+        };
+        this.rewriter.on('drain', done);
+        this.rewriter.on('error', done);
+      }),
+    ]).then(() => undefined);
   }
 
   async end(): Promise<StoreOutcome> {
     try {
       if (this.failure) throw this.failure;
       this.rewriter.end();
-      await finished(this.file); // with fsync on, 'flush' syncs before the close that finished() waits for
+      await finished(this.rewriter);
+      await this.written(0);
       if (this.failure) throw this.failure;
       const studyInstanceUid = text(this.rewriter, TAGS.StudyInstanceUID);
       if (!studyInstanceUid) {
@@ -168,12 +187,19 @@ class InstanceSink implements DatasetSink {
         this.ctx.log.warn({ assoc: this.rq.channel.id, datasetUid, commandUid: this.rq.AffectedSOPInstanceUID },
           'SOP Instance UID in the dataset differs from the C-STORE request; the request\'s is used');
       }
+      const patientId = text(this.rewriter, TAGS.PatientID) ?? '';
+      await this.ctx.tracker.folderReady(patientId, studyInstanceUid);
+      // The commit: from here on the instance is acknowledged, and survives a power cut.
+      await writeAtPromise(this.file.fd, commitRecord(this.position, this.crc), 0, PREAMBLE_LENGTH, 0);
+      if (this.ctx.fsync) await syncData(this.file.fd);
+      this.settled = true;
       const modality = text(this.rewriter, TAGS.Modality) ?? '';
-      const study = await this.ctx.tracker.place({
-        tempPath: this.tempPath,
-        size: this.file.bytesWritten,
+      const { study, moved } = this.ctx.tracker.place({
+        tempPath: this.file.path,
+        size: this.position,
+        beforeMove: () => this.closeFd(),
         source: { callingAeTitle: this.rq.channel.callingAeTitle, peer: this.rq.channel.peer },
-        patientId: text(this.rewriter, TAGS.PatientID) ?? '',
+        patientId,
         studyInstanceUid,
         info: {
           sopInstanceUid: this.rq.AffectedSOPInstanceUID,
@@ -184,7 +210,10 @@ class InstanceSink implements DatasetSink {
         },
         label: { patientName: this.fields?.patientName ?? '', studyDate: this.fields?.studyDate ?? '', modality },
       });
-      this.settled = true;
+      moved.catch((err: unknown) => {
+        this.ctx.log.error({ err, study, sop: this.rq.AffectedSOPInstanceUID, file: this.file.path },
+          'acknowledged instance could not be moved into its study folder; it stays in the incoming folder and is zipped at the next start');
+      });
       // The study's id on the association's line links the two in the technical log.
       return { status: STATUS_SUCCESS, logFields: { study } };
     } catch (err) {
@@ -199,10 +228,66 @@ class InstanceSink implements DatasetSink {
   async abort(reason: Error): Promise<void> {
     this.ctx.log.warn({ assoc: this.rq.channel.id, sop: this.rq.AffectedSOPInstanceUID, reason: reason.message },
       'transfer broken off: partial instance deleted');
-    this.rewriter.destroy();
-    this.file.destroy();
+    this.fail(reason);
     await this.discard();
     this.releaseStudy?.();
+  }
+
+  /** Queues bytes for the file; one writev at a time, of everything queued meanwhile. */
+  private enqueue(chunk: Buffer): void {
+    this.queue.push(chunk);
+    this.pendingBytes += chunk.length;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.writing || this.queue.length === 0 || this.failure) return;
+    const buffers = this.queue;
+    this.queue = [];
+    this.writing = true;
+    writev(this.file.fd, buffers, this.position, (err, bytesWritten) => {
+      this.writing = false;
+      if (err) {
+        this.fail(err);
+        return;
+      }
+      this.position += bytesWritten;
+      this.pendingBytes -= bytesWritten;
+      const total = buffers.reduce((n, b) => n + b.length, 0);
+      if (bytesWritten < total) this.queue.unshift(...remainder(buffers, bytesWritten));
+      this.wake();
+      this.pump();
+    });
+  }
+
+  /** Resolves once at most `limit` bytes wait (0: all written), or on failure. */
+  private written(limit: number): Promise<void> {
+    if (this.pendingBytes <= limit || this.failure) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.pendingBytes <= limit || this.failure) resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.rewriter.destroy();
+    this.wake();
+  }
+
+  private closeFd(): Promise<void> {
+    if (this.fdClosed) return Promise.resolve();
+    this.fdClosed = true;
+    return closeFd(this.file.fd);
   }
 
   /**
@@ -240,16 +325,30 @@ class InstanceSink implements DatasetSink {
   private async discard(): Promise<void> {
     if (this.settled) return;
     this.settled = true;
-    this.file.destroy();
-    if (!this.file.closed) await once(this.file, 'close').catch(() => undefined);
-    await unlink(this.tempPath).catch(() => undefined);
+    this.failure ??= new Error('instance discarded');
+    while (this.writing) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    await this.closeFd().catch(() => undefined);
+    await unlink(this.file.path).catch(() => undefined);
   }
 }
 
+/** The buffers after the first `skip` bytes (a short write's remainder). */
+function remainder(buffers: Buffer[], skip: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) skip -= buffer.length;
+    else {
+      rest.push(buffer.subarray(skip));
+      skip = 0;
+    }
+  }
+  return rest;
+}
+
 /**
- * Takes a temporary file for a new instance and writes its File Meta Information (PS3.10 §7.1),
+ * Takes an instance file for a new instance and writes its File Meta Information (PS3.10 §7.1),
  * or answers at once without writing anything: A700 while the disk space guard is low, or the
- * failure status of a temporary file that cannot be created (PS3.4 Table B.2-1).
+ * failure status of an instance file that cannot be created (PS3.4 Table B.2-1).
  */
 export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContext): Promise<DatasetSink | StoreOutcome> {
   const refusal = await ctx.diskGuard?.refusal();
@@ -258,7 +357,7 @@ export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContex
     ctx.log.debug({ assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance refused: free disk space below the threshold');
     return refusal;
   }
-  // Built before a temporary file is taken: a UID too long for the file meta or a transfer
+  // Built before an instance file is taken: a UID too long for the file meta or a transfer
   // syntax we cannot read refuses the instance without leaving anything behind.
   let fileMeta: Buffer;
   let rewriter: DatasetRewriter;
@@ -281,19 +380,13 @@ export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContex
     ctx.log.warn({ err, assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance refused: no Part 10 file can be written for it');
     return cannotUnderstand((err as Error).message);
   }
-  let taken;
+  let file: InstanceFile;
   try {
-    taken = await ctx.tempFiles.take();
+    file = await ctx.instanceFiles.take();
   } catch (err) {
     rewriter.destroy();
-    ctx.log.error({ err, assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance not stored: no temporary file');
+    ctx.log.error({ err, assoc: rq.channel.id, sop: rq.AffectedSOPInstanceUID }, 'instance not stored: no instance file');
     return failureOutcome(err);
   }
-  const { path, stream: file } = taken;
-  // Corked until the first dataset bytes arrive: meta and dataset go out in one writev.
-  file.cork();
-  file.write(fileMeta);
-  rewriter.pipe(file);
-  rewriter.on('error', (err) => file.destroy(err));
-  return new InstanceSink(rq, ctx, path, file, rewriter, fileMeta);
+  return new InstanceSink(rq, ctx, file, rewriter, fileMeta);
 }

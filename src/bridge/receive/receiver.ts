@@ -14,7 +14,7 @@ import type { StudyTracker } from '../study/tracker.js';
 import type { DiskGuard } from './disk-guard.js';
 import { openInstanceSink } from './instance-sink.js';
 import { acceptStorageContext } from './presentation-policy.js';
-import { TempFilePool } from './temp-files.js';
+import { InstanceFilePool } from './instance-files.js';
 
 /** Settings of the receiver (a subset of the config's `receive` section). */
 export interface ReceiverSettings {
@@ -80,8 +80,8 @@ export interface ReceiverDeps {
 /** Starts listening; rejects if the port cannot be bound (e.g. EADDRINUSE, EACCES). */
 export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDeps): Promise<Receiver> {
   const log = deps.log.child({ component: deps.tls === undefined ? 'receiver' : 'receiver-tls' });
-  const tempFiles = new TempFilePool(deps.incomingDir, settings.fsync);
-  const sinkContext = { tempFiles, tracker: deps.tracker, log, diskGuard: deps.diskGuard, cridTag: deps.cridTag };
+  const instanceFiles = new InstanceFilePool(deps.incomingDir, settings.fsync);
+  const sinkContext = { instanceFiles, fsync: settings.fsync, tracker: deps.tracker, log, diskGuard: deps.diskGuard, cridTag: deps.cridTag };
   const acceptor: Acceptor = createAcceptor({
     aeTitle: settings.aeTitle || null,
     maxPduLength: settings.maxPduLength,
@@ -104,9 +104,9 @@ export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDe
   try {
     ({ port } = await acceptor.listen(settings.port, settings.host));
   } catch (err) {
-    // Nothing is left behind: no open server, no temporary files in the incoming folder.
+    // Nothing is left behind: no open server, no empty instance files in the incoming folder.
     await acceptor.close();
-    await tempFiles.close();
+    await instanceFiles.close();
     throw err;
   }
   log.info({ host: settings.host, port, aeTitle: settings.aeTitle || '(any)', tls: deps.tls !== undefined }, deps.tls === undefined ? 'DICOM receiver listening' : 'DICOM TLS receiver listening');
@@ -124,7 +124,7 @@ export async function startReceiver(settings: ReceiverSettings, deps: ReceiverDe
     stopListening: () => acceptor.stopListening(),
     close: async (options) => {
       await acceptor.close(options);
-      await tempFiles.close();
+      await instanceFiles.close();
     },
   };
 }

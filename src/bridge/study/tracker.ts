@@ -48,7 +48,7 @@ export interface StagedStudy {
   delivery?: StudyDelivery;
 }
 
-/** One received instance, fsynced under a temporary name, to be placed in its study. */
+/** One received instance, committed in the incoming folder, to be placed in its study. */
 export interface InstanceArrival {
   tempPath: string;
   patientId: string;
@@ -56,6 +56,8 @@ export interface InstanceArrival {
   info: InstanceInfo;
   /** The file's size in bytes (the receiver knows it: it wrote the file). */
   size: number;
+  /** Runs before the file is moved (the receiver closes it: Windows renames no open file). */
+  beforeMove?(): Promise<void>;
   /** What the GUI shows of the study while it arrives. */
   label?: StudyLabel;
   /** The association it came on: its calling AE title and the peer's `address:port`. */
@@ -93,8 +95,13 @@ interface ActiveStudy {
 export interface StudyTrackerOptions {
   stagingDir: string;
   quietMs: number;
-  /** fsync the staging folder after each placement (the `receive.fsync` setting). */
+  /**
+   * Sync the moves into a study's folder before it is handed over (the `receive.fsync`
+   * setting): its folder here, and the incoming folder they left through `syncIncoming`, so
+   * that once a ZIP holds them no committed file of it can come back after a power cut.
+   */
   fsync: boolean;
+  syncIncoming?(): Promise<void>;
   /** Called once per study generation when it is complete; the tracker no longer owns it. */
   onComplete(study: StagedStudy): void;
   /** Called after each instance is placed, with its file size (monitoring counters). */
@@ -157,30 +164,42 @@ export class StudyTracker {
     };
   }
 
+  /** Resolves once the study's staging folder exists (rejects when it cannot be created). */
+  async folderReady(patientId: string, studyInstanceUid: string): Promise<void> {
+    await this.open(StudyTracker.keyOf(patientId, studyInstanceUid)).ready;
+  }
+
   /**
-   * Moves a received instance into its study's staging folder (durably: rename + fsync of the
-   * folder). A later copy of the same SOP Instance UID replaces the earlier one. Resolves with
-   * the folder's name, the study's id in the technical log.
+   * Takes a committed instance into its study and moves its file into the study's staging
+   * folder in the background; a later copy of the same SOP Instance UID replaces the earlier
+   * one. The move needs no fsync of its own: the file is durable where it is (commit-record.ts),
+   * and the study's folders are synced once before it is handed over. Returns the folder's
+   * name (the study's id in the technical log) at once, and `moved`, which rejects when the
+   * move failed (the file then stays committed in the incoming folder for the next start).
    */
-  async place(arrival: InstanceArrival): Promise<string> {
+  place(arrival: InstanceArrival): { study: string; moved: Promise<void> } {
     const entry = this.open(StudyTracker.keyOf(arrival.patientId, arrival.studyInstanceUid));
     entry.inFlight += 1;
-    try {
-      const dir = await entry.ready;
-      const fileName = `${uidFileName(arrival.info.sopInstanceUid)}.dcm`;
-      await rename(arrival.tempPath, join(entry.study.dir, fileName));
-      if (this.options.fsync) await dir.sync(); // the new name is durable before the C-STORE response
-
-      entry.study.instances.set(fileName, arrival.info);
-      noteDelivery(entry.study, arrival, this.now());
-      this.options.onPlaced?.(arrival.size);
-      entry.progress?.placed(arrival.size, arrival.label, arrival.source?.callingAeTitle);
-      return basename(entry.study.dir);
-    } finally {
-      entry.inFlight -= 1;
-      entry.lastArrivalMs = this.now();
-      this.arm(entry);
-    }
+    const fileName = `${uidFileName(arrival.info.sopInstanceUid)}.dcm`;
+    entry.study.instances.set(fileName, arrival.info);
+    noteDelivery(entry.study, arrival, this.now());
+    this.options.onPlaced?.(arrival.size);
+    entry.progress?.placed(arrival.size, arrival.label, arrival.source?.callingAeTitle);
+    const moved = (async () => {
+      try {
+        await entry.ready;
+        await arrival.beforeMove?.();
+        await rename(arrival.tempPath, join(entry.study.dir, fileName));
+      } catch (err) {
+        entry.study.instances.delete(fileName);
+        throw err;
+      } finally {
+        entry.inFlight -= 1;
+        entry.lastArrivalMs = this.now();
+        this.arm(entry);
+      }
+    })();
+    return { study: basename(entry.study.dir), moved };
   }
 
   /** Takes over a staging folder left by an earlier run (crash recovery). */
@@ -269,7 +288,17 @@ export class StudyTracker {
     // A folder that could not be created holds nothing to zip; place() reported the error.
     return entry.ready.then(
       async (dir) => {
-        await dir.close();
+        try {
+          if (this.options.fsync) {
+            await dir.sync();
+            await this.options.syncIncoming?.();
+          }
+        } catch {
+          // A disk that cannot sync a folder fails the ZIP's own fsync next, loudly, and the
+          // study goes to Inbox_Failed with the reason; handing it over loses nothing.
+        } finally {
+          await dir.close().catch(() => undefined);
+        }
         // Handed over first, so the panel moves the study from receiving to zipping at once.
         this.options.onComplete(entry.study);
         entry.progress?.end();

@@ -22,6 +22,7 @@ import { asciiValue } from '../../dicom/part10/values.js';
 import { mergeCrids, type CridExtraction } from '../crid/extract.js';
 import { STUDY_FIELD_TAGS } from '../study-fields.js';
 import type { InstanceInfo, StagedStudy } from '../study/tracker.js';
+import { PREAMBLE_LENGTH } from '../receive/commit-record.js';
 import { cridRewrite } from './crid-rewrite.js';
 import { assignEntryNames } from './entry-names.js';
 
@@ -87,7 +88,9 @@ async function openEntry(path: string, fileName: string, cridTag: number | null,
   // must report to the zip, not as an uncaught error that ends the process.
   rewriter.on('error', fail);
   async function* bytes() {
-    yield* createReadStream(path, { start: 0, end: meta.datasetOffset - 1 });
+    // The preamble holds the receiver's commit record (commit-record.ts): the ZIP gets zeros.
+    yield Buffer.alloc(PREAMBLE_LENGTH);
+    yield* createReadStream(path, { start: PREAMBLE_LENGTH, end: meta.datasetOffset - 1 });
     yield* dataset.pipe(rewriter);
   }
   const entry = Readable.from(bytes(), { objectMode: false });

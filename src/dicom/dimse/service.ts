@@ -259,7 +259,8 @@ export class DimseServiceProvider implements PDataHandler {
     const sink = inbound.sink;
     if (sink !== null) {
       try {
-        await sink.write(ev.chunk);
+        const pending = sink.write(ev.chunk);
+        if (pending) await pending; // most writes only queue: no promise, no hop
       } catch (err) {
         if (this.closed) return;
         this.log.error({ err, assoc: this.channel.id, bytes: inbound.bytes }, 'data set sink write failed; the rest is discarded');

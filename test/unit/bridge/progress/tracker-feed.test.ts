@@ -52,7 +52,7 @@ describe('StudyTracker feeding the progress model', () => {
     for (const [i, size] of [[1, 1000], [2, 2000]] as const) {
       const temp = join(dir, `${i}.part`);
       await writeFile(temp, 'x');
-      await tracker.place(arrival(temp, `1.2.3.4.5.${i}`, size));
+      await tracker.place(arrival(temp, `1.2.3.4.5.${i}`, size)).moved;
     }
     const release = tracker.receiving('PID-1', '1.2.3.4');
     let [item] = registry.snapshot().receiving.items;

@@ -5,13 +5,13 @@
  * could not be created serves the next C-STORE once the cause is gone.
  */
 import assert from 'node:assert/strict';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { access, mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DiskGuard } from '../../../../src/bridge/receive/disk-guard.js';
 import { openInstanceSink, type InstanceSinkContext } from '../../../../src/bridge/receive/instance-sink.js';
-import { TempFilePool } from '../../../../src/bridge/receive/temp-files.js';
+import { InstanceFilePool } from '../../../../src/bridge/receive/instance-files.js';
 import { StudyTracker } from '../../../../src/bridge/study/tracker.js';
 import type { StoreOutcome, StoreRequest } from '../../../../src/dicom/dimse/service.js';
 import { STATUS_OUT_OF_RESOURCES } from '../../../../src/dicom/dimse/status.js';
@@ -62,26 +62,26 @@ describe('disk space guard in the instance sink', () => {
     await removeDir(root);
   });
 
-  it('refuses with A700 and the threshold while the guard is low, taking no temporary file', async () => {
-    const tempFiles = new TempFilePool(incoming, false);
+  it('refuses with A700 and the threshold while the guard is low, taking no instance file', async () => {
+    const instanceFiles = new InstanceFilePool(incoming, false);
     const diskGuard = new DiskGuard({
       dir: root,
       minFreeMegabytes: () => 1024,
       log: noopLogger,
       statfs: () => Promise.resolve({ bavail: 10, bsize: 4096 }),
     });
-    const result = await openInstanceSink(storeRequest(testUid()), { tempFiles, tracker, log: noopLogger, diskGuard });
+    const result = await openInstanceSink(storeRequest(testUid()), { instanceFiles, fsync: false, tracker, log: noopLogger, diskGuard });
     assert.deepEqual(result, { status: STATUS_OUT_OF_RESOURCES, errorComment: 'Out of resources: free disk space below 1024 MB' });
-    assert.deepEqual(await readdir(incoming), [], 'nothing written, not even a temporary file');
-    await tempFiles.close();
+    assert.deepEqual(await readdir(incoming), [], 'nothing written, not even an instance file');
+    await instanceFiles.close();
   });
 
-  it('a write failing with ENOSPC → A700, the temporary file deleted, no hang on backpressure', async () => {
+  it('a write failing with ENOSPC → A700, the instance file deleted, no hang on backpressure', async () => {
     const tempPath = join(incoming, 'full.part');
     await writeFile(tempPath, '');
     // /dev/full fails every write with ENOSPC, like a disk that filled during the instance.
-    const fake = { take: () => Promise.resolve({ path: tempPath, stream: createWriteStream('/dev/full') }) };
-    const ctx: InstanceSinkContext = { tempFiles: fake as unknown as TempFilePool, tracker, log: noopLogger };
+    const fake = { take: () => Promise.resolve({ path: tempPath, fd: openSync('/dev/full', 'w') }) };
+    const ctx: InstanceSinkContext = { instanceFiles: fake as unknown as InstanceFilePool, fsync: false, tracker, log: noopLogger };
     const sopUid = testUid();
     const dataset = buildInstance({
       patientName: 'FULL^Disk', patientId: 'P1', studyUid: testUid(), seriesUid: testUid(), seriesNumber: 1,
@@ -96,22 +96,22 @@ describe('disk space guard in the instance sink', () => {
     assert.deepEqual((await listTree(staging)).filter((f) => f.endsWith('.dcm')), [], 'nothing staged');
   });
 
-  it('a temporary file that cannot be created for lack of space → A700', async () => {
+  it('an instance file that cannot be created for lack of space → A700', async () => {
     const enospc = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
     const fake = { take: () => Promise.reject(enospc) };
-    const result = await openInstanceSink(storeRequest(testUid()), { tempFiles: fake as unknown as TempFilePool, tracker, log: noopLogger });
+    const result = await openInstanceSink(storeRequest(testUid()), { instanceFiles: fake as unknown as InstanceFilePool, fsync: false, tracker, log: noopLogger });
     assert.deepEqual(result, { status: STATUS_OUT_OF_RESOURCES, errorComment: 'Out of resources: ENOSPC' });
   });
 
   it('the pool serves the next take once files can be created again (failed ones created ahead are not handed out)', async () => {
     const dir = join(root, 'later');
-    const pool = new TempFilePool(dir, false);
+    const pool = new InstanceFilePool(dir, false);
     // The folder is missing: this take and the files created ahead of need all fail.
     await assert.rejects(pool.take(), { code: 'ENOENT' });
     await mkdir(dir);
     const file = await pool.take();
     assert.equal(dirname(file.path), dir);
-    file.stream.destroy();
+    closeSync(file.fd);
     await pool.close();
     assert.deepEqual(await readdir(dir), [basename(file.path)], 'only the taken file stays; the rest is deleted at close');
     assert.deepEqual(await openDescriptorsUnder(dir), [], 'closed, not only deleted: an open descriptor keeps a mount busy');

@@ -50,7 +50,7 @@ describe('StudyTracker', () => {
     tracker.adopt(adopted);
     const temp = join(dir, 'incoming.part');
     await writeFile(temp, 'second copy');
-    await tracker.place(arrival(temp, '1.2.3.4.5.1'));
+    await tracker.place(arrival(temp, '1.2.3.4.5.1')).moved;
     await tracker.completeAll();
     assert.equal(completed.length, 1);
     assert.equal(completed[0]!.dir, adopted);
@@ -62,7 +62,7 @@ describe('StudyTracker', () => {
     await tracker.dispose();
     const temp = join(dir, 'late.part');
     await writeFile(temp, 'completed after the association was aborted');
-    await assert.rejects(tracker.place(arrival(temp, '1.2.3.4.5.9')), /stopped/);
+    assert.throws(() => tracker.place(arrival(temp, '1.2.3.4.5.9')), /stopped/);
     assert.deepEqual(await readdir(staging), []);
     assert.ok((await readdir(dir)).includes('late.part'), 'the caller discards its temporary file');
     assert.throws(() => tracker.receiving(PATIENT, STUDY), /stopped/);
