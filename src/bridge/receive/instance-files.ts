@@ -51,6 +51,10 @@ export class InstanceFilePool {
   async close(): Promise<void> {
     this.closed = true;
     await this.refilling?.catch(() => undefined);
+    await this.discardReady();
+  }
+
+  private async discardReady(): Promise<void> {
     const unused = this.ready.splice(0);
     await Promise.all(unused.map(async (file) => {
       await closeFile(file.fd).catch(() => undefined);
@@ -60,9 +64,9 @@ export class InstanceFilePool {
 
   private refill(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.refilling ??= this.create(this.batch).then((files) => {
-      if (this.closed) void Promise.all(files.map((f) => closeFile(f.fd).then(() => unlink(f.path)))).catch(() => undefined);
-      else this.ready.push(...files);
+    this.refilling ??= this.create(this.batch).then(async (files) => {
+      this.ready.push(...files);
+      if (this.closed) await this.discardReady(); // closed meanwhile: close() waits for this
     }).finally(() => {
       this.refilling = null;
     });

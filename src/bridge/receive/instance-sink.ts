@@ -192,7 +192,6 @@ class InstanceSink implements DatasetSink {
       // The commit: from here on the instance is acknowledged, and survives a power cut.
       await writeAtPromise(this.file.fd, commitRecord(this.position, this.crc), 0, PREAMBLE_LENGTH, 0);
       if (this.ctx.fsync) await syncData(this.file.fd);
-      this.settled = true;
       const modality = text(this.rewriter, TAGS.Modality) ?? '';
       const { study, moved } = this.ctx.tracker.place({
         tempPath: this.file.path,
@@ -210,6 +209,7 @@ class InstanceSink implements DatasetSink {
         },
         label: { patientName: this.fields?.patientName ?? '', studyDate: this.fields?.studyDate ?? '', modality },
       });
+      this.settled = true; // placed: the file is the study's now (a stopped tracker throws above, and it is discarded)
       moved.catch((err: unknown) => {
         this.ctx.log.error({ err, study, sop: this.rq.AffectedSOPInstanceUID, file: this.file.path },
           'acknowledged instance could not be moved into its study folder; it stays in the incoming folder and is zipped at the next start');

@@ -122,6 +122,8 @@ export class StudyTracker {
   private generation = 0;
   /** Set by dispose(): nothing more is staged (an instance finishing after a shutdown's abort). */
   private disposed = false;
+  /** Moves into staging folders under way: a clean stop waits for them. */
+  private readonly moves = new Set<Promise<void>>();
   private readonly now: () => number;
 
   constructor(options: StudyTrackerOptions) {
@@ -185,7 +187,7 @@ export class StudyTracker {
     noteDelivery(entry.study, arrival, this.now());
     this.options.onPlaced?.(arrival.size);
     entry.progress?.placed(arrival.size, arrival.label, arrival.source?.callingAeTitle);
-    const moved = (async () => {
+    const moving = (async () => {
       try {
         await entry.ready;
         await arrival.beforeMove?.();
@@ -199,6 +201,9 @@ export class StudyTracker {
         this.arm(entry);
       }
     })();
+    const moved = moving.finally(() => this.moves.delete(moved));
+    moved.catch(() => undefined); // the caller reports it
+    this.moves.add(moved);
     return { study: basename(entry.study.dir), moved };
   }
 
@@ -231,6 +236,7 @@ export class StudyTracker {
    */
   async dispose(): Promise<void> {
     this.disposed = true;
+    await Promise.allSettled([...this.moves]);
     const entries = [...this.active.values()];
     this.active.clear();
     for (const entry of entries) {
