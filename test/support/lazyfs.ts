@@ -6,7 +6,7 @@
  * its "completed" FIFO), so a cut is known to be done before the test goes on.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, openSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -66,8 +66,9 @@ export class LazyFs {
       for (const fifo of [this.faultsFifo, this.completedFifo]) await run('mkfifo', [fifo]);
       // Read and write: LazyFS's open of its "completed" FIFO for writing never waits on us,
       // and no end of file when it unmounts; non-blocking, so libuv polls it (no thread held).
-      const handle = await open(this.completedFifo, constants.O_RDWR | constants.O_NONBLOCK);
-      this.completed = new Socket({ fd: handle.fd, readable: true, writable: false });
+      // A plain descriptor, not a FileHandle: the socket owns it (a FileHandle would close it when collected).
+      const fd = openSync(this.completedFifo, constants.O_RDWR | constants.O_NONBLOCK);
+      this.completed = new Socket({ fd, readable: true, writable: false });
       this.completed.on('data', (chunk: Buffer) => {
         this.completedText += chunk.toString();
         for (const wake of this.waiters.splice(0)) wake();
