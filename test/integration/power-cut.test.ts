@@ -44,7 +44,7 @@ describe('power cuts while receiving (LazyFS)', () => {
   let bin: string | undefined;
 
   before(async () => {
-    work = await tempDir('dicombridge-powercut-');
+    work = await tempDir('dicombridge_powercut_'); // no "-o" in LazyFS's config path (see lazyfs.ts)
     ({ reason: unavailable, bin } = await lazyFsUnavailable());
   });
   after(async () => {

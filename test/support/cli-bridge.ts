@@ -80,18 +80,30 @@ export function digest(bytes: Buffer): string {
 export interface ZippedInstance {
   zip: string;
   entry: string;
-  /** SHA-256 of the dataset (the Part 10 file without preamble and file meta). */
+  /** SHA-256 of the dataset (the Part 10 file without preamble and file meta); '' when unreadable. */
   datasetDigest: string;
 }
 
-/** Every entry of every ZIP in Inbox_Auto and Inbox_Manual. */
+/**
+ * Every entry of every ZIP in Inbox_Auto and Inbox_Manual. An unreadable ZIP, or an entry
+ * that is no Part 10 file, is listed with an empty digest (never a thrown error).
+ */
 export async function zippedInstances(storage: string): Promise<ZippedInstance[]> {
   const found: ZippedInstance[] = [];
   for (const inbox of ['Inbox_Auto', 'Inbox_Manual']) {
     const names = await readdir(join(storage, inbox)).catch(() => [] as string[]);
     for (const name of names.filter((n) => n.endsWith('.zip')).sort()) {
       const zip = join(inbox, name);
-      for (const [entry, file] of await readZip(join(storage, zip))) found.push({ zip, entry, datasetDigest: digest(datasetOf(file)) });
+      const entries = await readZip(join(storage, zip)).catch((err: Error) => new Map([[`(unreadable ZIP: ${err.message})`, Buffer.alloc(0)]]));
+      for (const [entry, file] of entries) {
+        let datasetDigest = '';
+        try {
+          datasetDigest = digest(datasetOf(file));
+        } catch {
+          // not a Part 10 file: no copy as sent has an empty digest, so the audit reports it
+        }
+        found.push({ zip, entry, datasetDigest });
+      }
     }
   }
   return found;

@@ -55,6 +55,8 @@ export class LazyFs {
 
   /** Mounts and waits (bounded) until the mount is there; rejects with LazyFS's own words when it cannot. */
   async mount(timeoutMs = 15_000): Promise<void> {
+    // LazyFS ignores --config-path when the path contains "-o" (any case): it takes it for a FUSE option.
+    if (/-o/i.test(this.configPath)) throw new Error(`LazyFS cannot take a config path containing "-o": ${this.configPath}`);
     await mkdir(this.mountPoint, { recursive: true });
     await mkdir(this.root, { recursive: true });
     if (!this.completed) {
