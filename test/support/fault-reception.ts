@@ -83,7 +83,7 @@ export function randomPlan(copies: number, quietSeconds: number, random: () => n
   const below = (n: number) => Math.floor(random() * n);
   return random() < 0.75
     ? { kind: 'acks', afterAcks: below(copies + 1), extraTicks: below(4) }
-    : { kind: 'zipping', afterReleaseMs: quietSeconds * 1000 + below(1500) };
+    : { kind: 'zipping', afterReleaseMs: Math.max(0, quietSeconds * 1000 - 200) + below(1000) };
 }
 
 /**
