@@ -22,3 +22,6 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
+# LazyFS, for the power-cut test: built from the vendored source into a cache folder outside
+# the repository (idempotent; see scripts/lazyfs/README.md).
+bash "$(dirname "$0")/lazyfs/build.sh" >/dev/null
