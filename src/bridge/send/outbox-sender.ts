@@ -32,6 +32,8 @@ export interface SendSettings {
   retryDelayMs: number;
   timeoutMs: number;
   maxPduLength: number;
+  /** Parallel associations per ZIP (`send.associations`), read once when a ZIP starts. */
+  associations: number;
 }
 
 /** Reported to listeners (GUI, tests) after each ZIP. */
@@ -199,6 +201,8 @@ export class OutboxSender {
   private async sendWithRetries(zip: OutboxZip, log: Logger, shown: SendingHandle | undefined): Promise<Progress> {
     const settings = this.deps.settings();
     const progress: Progress = { ...emptyProgress(), startedMs: Date.now(), target: settings.target };
+    // Read once: a changed setting applies from the next ZIP, retries of this one keep it.
+    const associations = settings.associations;
     const done = new Set<string>();
     for (let attempt = 0; ; attempt += 1) {
       const remaining = zip.instances.filter((instance) => !done.has(instance.entryName));
@@ -208,6 +212,7 @@ export class OutboxSender {
           connectTimeoutMs: settings.timeoutMs,
           responseTimeoutMs: settings.timeoutMs,
           maxPduLength: settings.maxPduLength,
+          associations,
           log,
           signal: this.stopping.signal,
           onResult: (result) => {
