@@ -13,7 +13,8 @@
 import { close as closeFdCallback, createReadStream, open as openFd } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, createInflateRaw, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { DatasetDecodeError } from '../../dicom/errors.js';
 import { readDatasetIdentity, type DatasetIdentity } from '../../dicom/part10/dataset-identity.js';
@@ -44,6 +45,19 @@ export const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
 
 /** Read size for entry data: few thread-pool round trips per instance. */
 const READ_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Largest entry {@link OutboxZip.readDataset} reads whole into memory: one positional read and
+ * one inflate instead of a stream per instance, which is most of the cost of small instances.
+ * Bounded so a few associations, each holding one instance on the wire and the next one
+ * ready, stay well within the memory the bridge is allowed.
+ */
+export const MAX_BUFFERED_ENTRY_BYTES = 4 * 1024 * 1024;
+
+/** Entries up to this size are inflated on the main thread: a thread-pool round trip costs more. */
+const SYNC_INFLATE_MAX_BYTES = 64 * 1024;
+
+const inflateRawAsync = promisify<Buffer, ZlibOptions, Buffer>(inflateRaw);
 
 /** Most bytes of an entry's head read to find its file meta (PS3.10 §7.1). */
 export const MAX_FILE_META_BYTES = 64 * 1024;
@@ -342,6 +356,8 @@ export class OutboxZip {
     private readonly path: string,
     private readonly zip: ZipFile,
     private readonly entries: ReadonlyMap<string, Entry>,
+    /** Where each entry's data starts in the file (after its local header), checked by the scan. */
+    private readonly dataStarts: ReadonlyMap<string, number>,
     /** The DICOM instances, in central directory order. */
     readonly instances: readonly ZipInstance[],
     /** Entries that are not sent, with why. */
@@ -387,6 +403,7 @@ export class OutboxZip {
     const instances: ZipInstance[] = [];
     const skipped: SkippedEntry[] = [];
     const ranges: DataRange[] = [];
+    const dataStarts = new Map<string, number>();
     let total = 0;
     let count = 0;
     for (;;) {
@@ -425,12 +442,14 @@ export class OutboxZip {
         const ratio = entry.compressedSize === 0 ? 'infinite' : `${Math.round(size / entry.compressedSize)}:1`;
         throw entryError(name, `compression ratio ${ratio} over the limit ${lim.maxCompressionRatio}:1 (zip bomb?)`);
       }
-      ranges.push(await checkLocalHeader(zip, entry));
+      const range = await checkLocalHeader(zip, entry);
+      ranges.push(range);
+      dataStarts.set(name, range.end - entry.compressedSize);
       await OutboxZip.classify(zip, entry, instances, skipped);
     }
     checkOverlaps(ranges);
     if (instances.length === 0) throw new OutboxZipError('no DICOM instance in the ZIP');
-    return new OutboxZip(path, zip, entries, instances, skipped);
+    return new OutboxZip(path, zip, entries, dataStarts, instances, skipped);
   }
 
   private static async classify(zip: ZipFile, entry: Entry, instances: ZipInstance[], skipped: SkippedEntry[]): Promise<void> {
@@ -532,14 +551,54 @@ export class OutboxZip {
    * Sizes and CRC are checked by the DatasetSlice that follows.
    */
   private async openEntryData(entry: Entry): Promise<{ source: Readable; raw: Readable }> {
-    const header = await new Promise<{ fileDataStart: number }>((resolve, reject) => {
-      this.zip.readLocalFileHeader(entry, { minimal: true }, (err, local) => (err ? reject(err) : resolve(local)));
-    });
+    const fileDataStart = this.dataStarts.get(entry.fileName)!;
     const raw: Readable = entry.compressedSize === 0
       ? Readable.from([])
-      : createReadStream('', { fd: (await this.dataHandle()).fd, autoClose: false, emitClose: false, start: header.fileDataStart, end: header.fileDataStart + entry.compressedSize - 1, highWaterMark: READ_CHUNK_BYTES });
+      : createReadStream('', { fd: (await this.dataHandle()).fd, autoClose: false, emitClose: false, start: fileDataStart, end: fileDataStart + entry.compressedSize - 1, highWaterMark: READ_CHUNK_BYTES });
     if (entry.compressionMethod === 0) return { source: raw, raw };
     return { source: raw.pipe(createInflateRaw({ chunkSize: READ_CHUNK_BYTES })), raw };
+  }
+
+  /**
+   * The dataset bytes (after the file meta) of an instance of at most
+   * {@link MAX_BUFFERED_ENTRY_BYTES}, read whole: one positional read, one inflate, then the
+   * same checks as {@link openDataset} (size as declared, CRC-32), failing with an
+   * OutboxZipError that says the same. The result is a view of the entry's bytes.
+   */
+  async readDataset(instance: ZipInstance): Promise<Buffer> {
+    if (this.closed) throw new OutboxZipError('the ZIP is closed');
+    const name = instance.entryName;
+    const entry = this.entries.get(name);
+    if (entry === undefined) throw entryError(name, 'no such entry in this ZIP');
+    const size = entry.uncompressedSize;
+    if (size > MAX_BUFFERED_ENTRY_BYTES) throw new RangeError(`entry ${quote(name)} is too large to read whole (${size} bytes)`);
+    const compressed = Buffer.allocUnsafe(entry.compressedSize);
+    const handle = await this.dataHandle();
+    const start = this.dataStarts.get(name)!;
+    for (let got = 0; got < compressed.length;) {
+      const { bytesRead } = await handle.read(compressed, got, compressed.length - got, start + got);
+      if (bytesRead === 0) throw entryError(name, 'corrupt or truncated ZIP (the file ends inside the entry)');
+      got += bytesRead;
+    }
+    let bytes: Buffer;
+    if (entry.compressionMethod === METHOD_STORED) bytes = compressed;
+    else {
+      // One output chunk a little larger than declared: no concatenation, and more than
+      // declared shows as a too-large output instead of being read on.
+      const options: ZlibOptions = { chunkSize: Math.max(64, size + 64), maxOutputLength: size + 1 };
+      try {
+        bytes = size <= SYNC_INFLATE_MAX_BYTES ? inflateRawSync(compressed, options) : await inflateRawAsync(compressed, options);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          throw entryError(name, `more data than the ${size} bytes its header declares (archive is corrupt)`, err);
+        }
+        throw entryError(name, yauzlReason(err), err);
+      }
+    }
+    if (bytes.length !== size) throw entryError(name, `${bytes.length} bytes instead of the ${size} its header declares (archive is corrupt)`);
+    const crc = crc32(bytes);
+    if (crc !== entry.crc32) throw entryError(name, `CRC-32 mismatch (archive is corrupt): expected ${hex(entry.crc32)}, got ${hex(crc)}`);
+    return bytes.subarray(instance.datasetOffset);
   }
 
   /** One descriptor for every entry's data (positional reads), opened on first use. */

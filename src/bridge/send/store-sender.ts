@@ -41,8 +41,12 @@ export interface OutgoingInstance {
   sopClassUid: string;
   sopInstanceUid: string;
   transferSyntaxUid: string;
-  /** Opens the dataset bytes (no preamble/meta) in that transfer syntax; called once when the instance is sent. */
-  openDataset(): Promise<AsyncIterable<Buffer>>;
+  /**
+   * Opens the dataset bytes (no preamble/meta) in that transfer syntax: a Buffer when it is
+   * small enough to hold, else a stream. Called once, as the previous instance on the same
+   * association goes on the wire (so reading overlaps sending); a stream not sent is destroyed.
+   */
+  openDataset(): Promise<Buffer | AsyncIterable<Buffer>>;
 }
 
 /**
@@ -305,6 +309,47 @@ async function* evenLength(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer
   if (total % 2 === 1) yield Buffer.alloc(1);
 }
 
+/** {@link evenLength} for a dataset held whole. */
+function evenBuffer(dataset: Buffer): Buffer {
+  return dataset.length % 2 === 1 ? Buffer.concat([dataset, Buffer.alloc(1)]) : dataset;
+}
+
+/** The dataset as cStore sends it: read faults marked, a deflated one padded to even length. */
+function wireDataset(instance: OutgoingInstance, dataset: Buffer | AsyncIterable<Buffer>): Buffer | AsyncIterable<Buffer> {
+  const deflated = instance.transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN;
+  if (Buffer.isBuffer(dataset)) return deflated ? evenBuffer(dataset) : dataset;
+  return deflated ? evenLength(guarded(dataset)) : guarded(dataset);
+}
+
+/** An instance taken from the queue whose dataset is being opened ahead of its turn. */
+interface Prepared {
+  instance: OutgoingInstance;
+  /** Undefined when the PACS refused the instance's context (nothing to read). */
+  dataset: Promise<{ ok: true; value: Buffer | AsyncIterable<Buffer> } | { ok: false; err: unknown }> | undefined;
+}
+
+/** Starts opening the instance's dataset now; a failure is kept for its turn. */
+function prepare(instance: OutgoingInstance | undefined, accepted: (i: OutgoingInstance) => boolean): Prepared | undefined {
+  if (instance === undefined) return undefined;
+  if (!accepted(instance)) return { instance, dataset: undefined };
+  return {
+    instance,
+    dataset: instance.openDataset().then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err })),
+  };
+}
+
+/** Gives a prepared instance back to the queue and closes what was opened for it. */
+function putBack(prepared: Prepared | undefined, queue: InstanceQueue): void {
+  if (prepared === undefined) return;
+  queue.giveBack(prepared.instance);
+  void prepared.dataset?.then((opened) => {
+    if (!opened.ok || Buffer.isBuffer(opened.value)) return;
+    const source = opened.value as AsyncIterable<Buffer> & { destroy?: () => void };
+    if (typeof source.destroy === 'function') source.destroy();
+    else void Promise.resolve(source[Symbol.asyncIterator]().return?.()).catch(() => undefined);
+  });
+}
+
 async function* guarded(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
   let finished = false;
@@ -440,27 +485,32 @@ async function sendOnAssociation(
   const pcIdOf = new Map(plan.contexts.map((c) => [contextKey(c.abstractSyntax, c.transferSyntaxes[0]!), c.pcId]));
   log.info({ assoc: assoc.id, proposed: plan.contexts.length, accepted: assoc.contexts.size }, 'send: association established');
   let answered = 0;
+  const accepted = (i: OutgoingInstance): boolean => assoc.contexts.has(pcIdOf.get(contextKey(i.sopClassUid, i.transferSyntaxUid))!);
+  const stopping = (): boolean => options.signal?.aborted === true || run.lost !== undefined;
+  let next: Prepared | undefined;
   for (;;) {
-    if (options.signal?.aborted === true || run.lost !== undefined) break; // released below
-    const instance = run.queue.take();
-    if (instance === undefined) break;
-    const pcId = pcIdOf.get(contextKey(instance.sopClassUid, instance.transferSyntaxUid))!;
-    if (!assoc.contexts.has(pcId)) {
+    if (stopping()) break; // released below
+    const current = next ?? prepare(run.queue.take(), accepted);
+    next = undefined;
+    if (current === undefined) break;
+    const { instance } = current;
+    if (current.dataset === undefined) {
       record({ sopInstanceUid: instance.sopInstanceUid, status: STATUS_SOP_CLASS_NOT_SUPPORTED, text: refusedText(instance, assoc, plan) });
       continue;
     }
-    let dataset: AsyncIterable<Buffer>;
-    try {
-      dataset = await instance.openDataset();
-    } catch (err) {
-      record(readFailure(instance, err));
+    const opened = await current.dataset;
+    if (!opened.ok) {
+      record(readFailure(instance, opened.err));
       continue;
     }
+    // Read (and inflate) the next instance while this one is on the wire.
+    if (!stopping()) next = prepare(run.queue.take(), accepted);
+    const pcId = pcIdOf.get(contextKey(instance.sopClassUid, instance.transferSyntaxUid))!;
     try {
       const rsp = await cStore(user, assoc, pcId, {
         sopClassUid: instance.sopClassUid,
         sopInstanceUid: instance.sopInstanceUid,
-        dataset: instance.transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN ? evenLength(guarded(dataset)) : guarded(dataset),
+        dataset: wireDataset(instance, opened.value),
         timeoutMs: options.responseTimeoutMs,
       });
       answered++;
@@ -469,6 +519,9 @@ async function sendOnAssociation(
       if (!instanceSent(rsp.status)) log.warn({ sopInstanceUid: instance.sopInstanceUid, status: rsp.status }, `send: ${result.text}`);
       record(result);
     } catch (err) {
+      // The next instance was not sent: another association (or this plan's next one) takes it.
+      putBack(next, run.queue);
+      next = undefined;
       if (err instanceof SourceReadError) {
         // The C-STORE is half sent: only an abort ends it. A new association goes on.
         record(readFailure(instance, err.cause));
@@ -491,6 +544,7 @@ async function sendOnAssociation(
       return false;
     }
   }
+  putBack(next, run.queue);
   try {
     await assoc.release();
   } catch (err) {
