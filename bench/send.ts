@@ -7,7 +7,9 @@
  * (it leaves the bridge's work folder), so the stable-size wait, a setting, is not counted.
  *
  * DICOMBRIDGE_BENCH_NODE_ARGS adds node options to the bridge (e.g. `--cpu-prof
- * --cpu-prof-dir=/tmp/prof` for a profile); DICOMBRIDGE_BENCH_BIN runs another build's CLI.
+ * --cpu-prof-dir=/tmp/prof` for a profile); DICOMBRIDGE_BENCH_BIN runs another build's CLI;
+ * DICOMBRIDGE_BENCH_SEND_SETS (e.g. `tiny`) measures only the sets whose name contains it;
+ * DICOMBRIDGE_BENCH_ASSOCIATIONS (e.g. `1`) only those association counts.
  */
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -21,7 +23,8 @@ import type { Datasets } from './receive.js';
 const BRIDGE_NODE_ARGS = ['--max-semi-space-size=8', ...(process.env.DICOMBRIDGE_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
 const BRIDGE_BIN = process.env.DICOMBRIDGE_BENCH_BIN ?? BIN;
 /** Parallel associations per ZIP the bridge is measured with. */
-const ASSOCIATIONS = [1, 4] as const;
+const ASSOCIATIONS = (process.env.DICOMBRIDGE_BENCH_ASSOCIATIONS ?? '1,4').split(',').map(Number);
+const SETS = process.env.DICOMBRIDGE_BENCH_SEND_SETS;
 
 async function startStorescp(outDir: string): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
@@ -78,10 +81,11 @@ async function benchBridgeSend(work: string, zipPath: string, port: number, outD
 /** Runs the send benchmark; returns its report (a Markdown table). */
 export async function benchSend(work: string, datasets: Datasets): Promise<string> {
   const table = [
-    '| data | storescu MB/s | bridge ×1 MB/s | ratio ×1 | bridge ×4 MB/s | ratio ×4 | storescu inst/s | bridge ×1 inst/s | bridge ×4 inst/s | bridge peak RSS ×1 / ×4 |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    `| data | storescu MB/s | ${ASSOCIATIONS.map((n) => `bridge ×${n} MB/s | ratio ×${n}`).join(' | ')} | storescu inst/s | ${ASSOCIATIONS.map((n) => `bridge ×${n} inst/s`).join(' | ')} | bridge peak RSS ${ASSOCIATIONS.map((n) => `×${n}`).join(' / ')} |`,
+    `|---|---|${ASSOCIATIONS.map(() => '---|---|').join('')}---|${ASSOCIATIONS.map(() => '---|').join('')}---|`,
   ];
   for (const [name, study] of datasets) {
+    if (SETS !== undefined && !name.includes(SETS)) continue;
     const bytes = await totalBytes(study.files);
     const zipPath = join(work, 'send-bench.zip');
     await writeZip(zipPath, study.files);
@@ -101,11 +105,11 @@ export async function benchSend(work: string, datasets: Datasets): Promise<strin
       for (const associations of ASSOCIATIONS) {
         const bridge = await benchBridgeSend(work, zipPath, scp.port, outDir, associations);
         const bridgeSeconds = median(bridge.seconds);
-        cells.push(`${(mb(bytes) / bridgeSeconds).toFixed(0)} | ${(directSeconds / bridgeSeconds).toFixed(2)}`);
-        rates.push((study.files.length / bridgeSeconds).toFixed(0));
+        cells.push(`${(mb(bytes) / bridgeSeconds).toFixed(1)} | ${(directSeconds / bridgeSeconds).toFixed(2)}`);
+        rates.push((study.files.length / bridgeSeconds).toFixed(1));
         rss.push(bridge.peakRssMb.toFixed(0));
       }
-      table.push(`| ${name} | ${(mb(bytes) / directSeconds).toFixed(0)} | ${cells.join(' | ')} | ${(study.files.length / directSeconds).toFixed(0)} | ${rates.join(' | ')} | ${rss.join(' / ')} MB |`);
+      table.push(`| ${name} | ${(mb(bytes) / directSeconds).toFixed(1)} | ${cells.join(' | ')} | ${(study.files.length / directSeconds).toFixed(1)} | ${rates.join(' | ')} | ${rss.join(' / ')} MB |`);
       process.stdout.write(`${table.at(-1)}\n`);
     } finally {
       await scp.stop();

@@ -10,15 +10,16 @@
  * the bytes sent. The DICOM side (is an entry Part 10, which SOP instance) reuses parseFileMeta
  * on the head of each entry only (PS3.10 §7.1), so memory stays bounded whatever the archive.
  */
-import { close as closeFdCallback, createReadStream, open as openFd } from 'node:fs';
+import { close as closeFdCallback, createReadStream, fstat, open as openFd } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
-import { crc32, createInflateRaw, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
+import { constants as zlibConstants, crc32, createInflateRaw, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { DatasetDecodeError } from '../../dicom/errors.js';
 import { readDatasetIdentity, type DatasetIdentity } from '../../dicom/part10/dataset-identity.js';
 import { parseFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
+import { ZipWindowReader } from './zip-window-reader.js';
 
 /** Caps applied to an Outbox ZIP before anything in it is sent (zip bomb and abuse guards). */
 export interface ZipLimits {
@@ -155,18 +156,30 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** yauzl on a descriptor from `open` (as yauzl.open does); the ZipFile closes it on close(). */
-async function openZip(path: string, open: OpenFd): Promise<ZipFile> {
+/**
+ * yauzl on a descriptor from `open`, read through windows (zip-window-reader.ts); the ZipFile
+ * closes it on close().
+ */
+async function openZip(path: string, open: OpenFd): Promise<{ zip: ZipFile; reader: ZipWindowReader }> {
   const fd = await open(path);
+  let size: number;
+  try {
+    size = await new Promise<number>((resolve, reject) => fstat(fd, (err, stats) => (err ? reject(err) : resolve(stats.size))));
+  } catch (err) {
+    closeFd(fd);
+    throw err;
+  }
+  const reader = new ZipWindowReader(fd, size);
   return new Promise((resolve, reject) => {
-    yauzl.fromFd(
-      fd,
+    yauzl.fromRandomAccessReader(
+      reader,
+      size,
       { lazyEntries: true, strictFileNames: true, validateEntrySizes: true, autoClose: false, decodeStrings: true },
       (err, zip) => {
         if (err || !zip) {
           closeFd(fd);
           reject(err ?? new Error('no zip file'));
-        } else resolve(zip);
+        } else resolve({ zip, reader });
       },
     );
   });
@@ -203,14 +216,6 @@ function nextEntry(zip: ZipFile): Promise<Entry | null> {
   });
 }
 
-function openStream(zip: ZipFile, entry: Entry, range?: { start: number; end: number }): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null, stream: Readable): void => (err ? reject(err) : resolve(stream));
-    if (range === undefined) zip.openReadStream(entry, done);
-    else zip.openReadStream(entry, range, done);
-  });
-}
-
 /** Why an entry name is refused beyond yauzl's strictFileNames checks, or null. */
 function nameProblem(name: string): string | null {
   if (name.length === 0) return 'empty entry name';
@@ -237,17 +242,49 @@ interface EntryHead {
   identity: DatasetIdentity | null;
 }
 
+/** Uncompressed bytes of an entry's head looked at first; most file metas and UIDs fit. */
+const FIRST_HEAD_BYTES = 4096;
+
+/**
+ * At least `want` bytes of the entry's start (all of it when shorter), more when they come
+ * with the same inflate. A deflated head is inflated from a prefix of the compressed data
+ * (sync flush), taking less input when it would inflate past the head cap. Throws yauzl-like
+ * "too many/few bytes" errors when the data contradicts the declared size.
+ */
+async function headBytes(reader: ZipWindowReader, start: number, entry: Entry, want: number): Promise<Buffer> {
+  const size = entry.uncompressedSize;
+  const n = Math.min(size, want);
+  if (entry.compressionMethod === METHOD_STORED) return reader.range(start, n);
+  const maxOutputLength = 2 * (MAX_FILE_META_BYTES + MAX_IDENTITY_BYTES);
+  // Deflate adds a few bytes per block: a little more input than output wanted suffices.
+  let input = Math.min(entry.compressedSize, n + 1024);
+  for (;;) {
+    const compressed = await reader.range(start, input);
+    let head: Buffer;
+    try {
+      head = inflateRawSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' && input > 64) {
+        input = Math.floor(input / 4);
+        continue;
+      }
+      throw err;
+    }
+    if (head.length > size) throw new Error(`too many bytes in the stream. expected ${size}. got at least ${head.length}`);
+    if (input === entry.compressedSize && head.length < size) throw new Error(`too few bytes in the stream. expected ${size}. got ${head.length}`);
+    return head;
+  }
+}
+
 /**
  * Reads the head of an entry until the file meta is complete and the dataset's SOP Class and
- * Instance UIDs are found or passed, the entry ends or the cap is hit.
+ * Instance UIDs are found or passed, the entry ends or the cap is hit. The bytes come from the
+ * reader's windows and, deflated, from one synchronous inflate of a prefix: a stream per
+ * entry cost more than everything else of a small instance.
  */
-async function readHead(zip: ZipFile, entry: Entry): Promise<EntryHead> {
+async function readHead(reader: ZipWindowReader, start: number, entry: Entry): Promise<EntryHead> {
   const size = entry.uncompressedSize;
   const cap = Math.min(size, MAX_FILE_META_BYTES + MAX_IDENTITY_BYTES);
-  const stream = await openStream(zip, entry, entry.compressionMethod === METHOD_STORED ? { start: 0, end: cap } : undefined);
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let meta: FileMeta | null = null;
   const isDicm = (head: Buffer): boolean => head.length >= PREFIX_END && head.toString('latin1', 128, PREFIX_END) === 'DICM';
   const identityIn = async (head: Buffer, m: FileMeta, atEnd: boolean): Promise<DatasetIdentity | null> => {
     const end = Math.min(head.length, m.datasetOffset + MAX_IDENTITY_BYTES);
@@ -255,31 +292,27 @@ async function readHead(zip: ZipFile, entry: Entry): Promise<EntryHead> {
     return readDatasetIdentity(head.subarray(m.datasetOffset, end), m.transferSyntaxUid, atEnd || end < head.length)
       .catch(() => ({ sopClassUid: undefined, sopInstanceUid: undefined }));
   };
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const take = Math.min(chunk.length, cap - length);
-      chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
-      length += take;
-      if (length < PREFIX_END && length < cap) continue;
-      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-      chunks.length = 0;
-      chunks.push(head);
-      if (!isDicm(head)) return { meta: null, dicm: false, identity: null };
-      meta ??= parseFileMeta(head, length === size);
-      if (meta === null) {
-        if (length >= Math.min(cap, MAX_FILE_META_BYTES)) return { meta: null, dicm: true, identity: null };
-        continue;
-      }
-      const identity = await identityIn(head, meta, length === size);
-      if (identity !== null || length >= cap) return { meta, dicm: true, identity };
+  let meta: FileMeta | null = null;
+  for (let want = Math.min(cap, FIRST_HEAD_BYTES); ; want = Math.min(cap, want * 4)) {
+    const all = await headBytes(reader, start, entry, want);
+    const head = all.length > cap ? all.subarray(0, cap) : all;
+    const atEnd = head.length === size;
+    // Whatever is asked for next is no more than this: the last round.
+    const last = atEnd || head.length >= cap || want >= cap;
+    if (!isDicm(head)) {
+      if (head.length < PREFIX_END && !last) continue;
+      return { meta: null, dicm: false, identity: null };
     }
-  } finally {
-    if (!stream.destroyed) stream.destroy();
+    meta ??= parseFileMeta(head, atEnd);
+    if (meta === null) {
+      if (head.length >= Math.min(cap, MAX_FILE_META_BYTES)) return { meta: null, dicm: true, identity: null };
+      if (!last) continue;
+      meta = parseFileMeta(head, true);
+      if (meta === null) return { meta: null, dicm: true, identity: null };
+    }
+    const identity = await identityIn(head, meta, atEnd || last);
+    if (identity !== null || last) return { meta, dicm: true, identity };
   }
-  const head = Buffer.concat(chunks, length);
-  const dicm = isDicm(head);
-  meta ??= dicm ? parseFileMeta(head, true) : null;
-  return { meta, dicm, identity: meta === null ? null : await identityIn(head, meta, true) };
 }
 
 /**
@@ -355,6 +388,7 @@ export class OutboxZip {
   private constructor(
     private readonly path: string,
     private readonly zip: ZipFile,
+    private readonly reader: ZipWindowReader,
     private readonly entries: ReadonlyMap<string, Entry>,
     /** Where each entry's data starts in the file (after its local header), checked by the scan. */
     private readonly dataStarts: ReadonlyMap<string, number>,
@@ -374,8 +408,9 @@ export class OutboxZip {
   static async open(path: string, limits: Partial<ZipLimits> = {}, io: { open?: OpenFd } = {}): Promise<OutboxZip> {
     const lim: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...limits };
     let zip: ZipFile;
+    let reader: ZipWindowReader;
     try {
-      zip = await openZip(path, io.open ?? defaultOpenFd);
+      ({ zip, reader } = await openZip(path, io.open ?? defaultOpenFd));
     } catch (err) {
       // A busy or unreachable file says nothing of the ZIP: the caller retries it.
       const transient = transientFsError(err);
@@ -385,7 +420,7 @@ export class OutboxZip {
     // yauzl may report a late error (e.g. on closing the file); the scan below handles its own.
     zip.on('error', () => undefined);
     try {
-      return await OutboxZip.scan(path, zip, lim);
+      return await OutboxZip.scan(path, zip, reader, lim);
     } catch (err) {
       zip.close();
       const transient = transientFsError(err);
@@ -395,7 +430,7 @@ export class OutboxZip {
     }
   }
 
-  private static async scan(path: string, zip: ZipFile, lim: ZipLimits): Promise<OutboxZip> {
+  private static async scan(path: string, zip: ZipFile, reader: ZipWindowReader, lim: ZipLimits): Promise<OutboxZip> {
     if (zip.entryCount > lim.maxEntries) {
       throw new OutboxZipError(`too many entries: ${zip.entryCount} (limit ${lim.maxEntries})`);
     }
@@ -445,14 +480,14 @@ export class OutboxZip {
       const range = await checkLocalHeader(zip, entry);
       ranges.push(range);
       dataStarts.set(name, range.end - entry.compressedSize);
-      await OutboxZip.classify(zip, entry, instances, skipped);
+      await OutboxZip.classify(reader, range.end - entry.compressedSize, entry, instances, skipped);
     }
     checkOverlaps(ranges);
     if (instances.length === 0) throw new OutboxZipError('no DICOM instance in the ZIP');
-    return new OutboxZip(path, zip, entries, dataStarts, instances, skipped);
+    return new OutboxZip(path, zip, reader, entries, dataStarts, instances, skipped);
   }
 
-  private static async classify(zip: ZipFile, entry: Entry, instances: ZipInstance[], skipped: SkippedEntry[]): Promise<void> {
+  private static async classify(reader: ZipWindowReader, dataStart: number, entry: Entry, instances: ZipInstance[], skipped: SkippedEntry[]): Promise<void> {
     const name = entry.fileName;
     if (entry.uncompressedSize < PREFIX_END) {
       skipped.push({ entryName: name, reason: 'not DICOM (shorter than a Part 10 preamble)' });
@@ -460,7 +495,7 @@ export class OutboxZip {
     }
     let found: EntryHead;
     try {
-      found = await readHead(zip, entry);
+      found = await readHead(reader, dataStart, entry);
     } catch (err) {
       if (err instanceof DatasetDecodeError) throw entryError(name, `claims to be DICOM but is not (${err.message})`, err);
       throw entryError(name, yauzlReason(err), err);
@@ -572,14 +607,8 @@ export class OutboxZip {
     if (entry === undefined) throw entryError(name, 'no such entry in this ZIP');
     const size = entry.uncompressedSize;
     if (size > MAX_BUFFERED_ENTRY_BYTES) throw new RangeError(`entry ${quote(name)} is too large to read whole (${size} bytes)`);
-    const compressed = Buffer.allocUnsafe(entry.compressedSize);
-    const handle = await this.dataHandle();
-    const start = this.dataStarts.get(name)!;
-    for (let got = 0; got < compressed.length;) {
-      const { bytesRead } = await handle.read(compressed, got, compressed.length - got, start + got);
-      if (bytesRead === 0) throw entryError(name, 'corrupt or truncated ZIP (the file ends inside the entry)');
-      got += bytesRead;
-    }
+    const compressed = await this.reader.range(this.dataStarts.get(name)!, entry.compressedSize);
+    if (compressed.length < entry.compressedSize) throw entryError(name, 'corrupt or truncated ZIP (the file ends inside the entry)');
     let bytes: Buffer;
     if (entry.compressionMethod === METHOD_STORED) bytes = compressed;
     else {

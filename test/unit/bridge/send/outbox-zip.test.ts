@@ -176,6 +176,7 @@ describe('OutboxZip with real files', () => {
         assert.equal(instance.uncompressedSize, original.length);
         const bytes = await readAll(await zip.openDataset(instance));
         assert.ok(bytes.equals(original.subarray(meta.datasetOffset)), `${instance.entryName} dataset bytes differ`);
+        assert.ok((await zip.readDataset(instance)).equals(bytes), `${instance.entryName} read whole differs from streamed`);
       }
       const transferSyntaxes = new Set(zip.instances.map((i) => i.transferSyntaxUid));
       assert.ok(transferSyntaxes.has('1.2.840.10008.1.2.1.99'), 'deflated sample present');
@@ -367,6 +368,33 @@ describe('OutboxZip with hostile archives', () => {
         assert.match(err.reason, /entry "liar\.dcm": more data than the \d+ bytes its header declares/);
         return true;
       });
+    } finally {
+      await zip.close();
+    }
+  });
+
+  it('readDataset refuses a deflated entry whose size lies and a corrupt stored entry, as the stream does', async () => {
+    const file = dicomFile('1.2.3.25', { datasetBytes: 200_000 });
+    const liar = await makeZip([{ name: 'liar.dcm', data: file }]);
+    liar.writeUInt32LE(file.length - 1000, headers(liar, CENTRAL)[0]! + 24);
+    const local = headers(liar, LOCAL)[0]!;
+    if ((liar.readUInt16LE(local + 6) & 8) === 0) liar.writeUInt32LE(file.length - 1000, local + 22);
+    let zip = await OutboxZip.open(await zipFile(liar));
+    try {
+      await assert.rejects(zip.readDataset(zip.instances[0]!), (err: unknown) => {
+        assert.ok(err instanceof OutboxZipError);
+        assert.match(err.reason, /entry "liar\.dcm": more data than the \d+ bytes its header declares/);
+        return true;
+      });
+    } finally {
+      await zip.close();
+    }
+    const flipped = dicomFile('1.2.3.26', { datasetBytes: 50_000 });
+    const stored = await makeZip([{ name: 'flip.dcm', data: flipped, compress: false }]);
+    stored[stored.indexOf(flipped.subarray(flipped.length - 64)) + 10]! ^= 0xff;
+    zip = await OutboxZip.open(await zipFile(stored));
+    try {
+      await assert.rejects(zip.readDataset(zip.instances[0]!), /entry "flip\.dcm": CRC-32 mismatch/);
     } finally {
       await zip.close();
     }
