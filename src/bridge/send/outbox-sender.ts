@@ -258,7 +258,8 @@ export class OutboxSender {
   private outgoing(zip: OutboxZip, instance: ZipInstance, progress: Progress, shown: SendingHandle | undefined): OutgoingInstance {
     const note = (captured: ReadonlyMap<number, CapturedElement>): void => {
       if (progress.attributes.size === 0) {
-        for (const [tag, el] of captured) progress.attributes.set(tag, el);
+        // Copies: the dataset they were read from is freed once sent.
+        for (const [tag, el] of captured) progress.attributes.set(tag, { vr: el.vr, value: Buffer.from(el.value) });
         if (shown) describeSending(shown, captured);
       }
       const modality = asciiValue(captured.get(TAGS.Modality));
@@ -268,6 +269,7 @@ export class OutboxSender {
       sopClassUid: instance.sopClassUid,
       sopInstanceUid: instance.sopInstanceUid,
       transferSyntaxUid: instance.transferSyntaxUid,
+      releaseDataset: (dataset) => zip.releaseDataset(dataset),
       openDataset: async () => {
         const reader = new DatasetRewriter({ transferSyntaxUid: instance.transferSyntaxUid, capture: STUDY_FIELD_TAGS });
         if (instance.uncompressedSize <= MAX_BUFFERED_ENTRY_BYTES) {

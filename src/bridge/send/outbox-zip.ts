@@ -19,7 +19,7 @@ import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { DatasetDecodeError } from '../../dicom/errors.js';
 import { readDatasetIdentity, type DatasetIdentity } from '../../dicom/part10/dataset-identity.js';
 import { parseFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
-import { ZipWindowReader } from './zip-window-reader.js';
+import { WINDOW_BYTES, ZipWindowReader } from './zip-window-reader.js';
 
 /** Caps applied to an Outbox ZIP before anything in it is sent (zip bomb and abuse guards). */
 export interface ZipLimits {
@@ -54,6 +54,16 @@ const READ_CHUNK_BYTES = 256 * 1024;
  * ready, stay well within the memory the bridge is allowed.
  */
 export const MAX_BUFFERED_ENTRY_BYTES = 4 * 1024 * 1024;
+
+/** Buffers up to this size may share Node's allocation pool: never freed by hand. */
+const POOLED_MAX_BYTES = 64 * 1024;
+
+/** Frees a buffer's memory now (its views become empty); only for memory it owns alone. */
+function free(bytes: Buffer): void {
+  // ES2024's ArrayBuffer.prototype.transfer (Node 24): detaching releases the memory.
+  const memory = bytes.buffer as ArrayBuffer & { detached: boolean; transfer(length: number): ArrayBuffer };
+  if (memory.byteLength > POOLED_MAX_BYTES && memory instanceof ArrayBuffer && !memory.detached) memory.transfer(0);
+}
 
 /** Entries up to this size are inflated on the main thread: a thread-pool round trip costs more. */
 const SYNC_INFLATE_MAX_BYTES = 64 * 1024;
@@ -243,7 +253,7 @@ interface EntryHead {
 }
 
 /** Uncompressed bytes of an entry's head looked at first; most file metas and UIDs fit. */
-const FIRST_HEAD_BYTES = 4096;
+const FIRST_HEAD_BYTES = 2048;
 
 /**
  * At least `want` bytes of the entry's start (all of it when shorter), more when they come
@@ -254,21 +264,23 @@ const FIRST_HEAD_BYTES = 4096;
 async function headBytes(reader: ZipWindowReader, start: number, entry: Entry, want: number): Promise<Buffer> {
   const size = entry.uncompressedSize;
   const n = Math.min(size, want);
-  if (entry.compressionMethod === METHOD_STORED) return reader.range(start, n);
+  if (entry.compressionMethod === METHOD_STORED) return reader.use(start, n, (bytes) => Buffer.from(bytes));
   const maxOutputLength = 2 * (MAX_FILE_META_BYTES + MAX_IDENTITY_BYTES);
   // Deflate adds a few bytes per block: a little more input than output wanted suffices.
   let input = Math.min(entry.compressedSize, n + 1024);
   for (;;) {
-    const compressed = await reader.range(start, input);
-    let head: Buffer;
-    try {
-      head = inflateRawSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' && input > 64) {
-        input = Math.floor(input / 4);
-        continue;
+    const head = await reader.use(start, input, (compressed) => {
+      try {
+        // An output chunk the size of the head wanted: small ones come from Node's buffer pool.
+        return inflateRawSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength, chunkSize: Math.max(64, n + 512) });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' && input > 64) return null;
+        throw err;
       }
-      throw err;
+    });
+    if (head === null) {
+      input = Math.floor(input / 4);
+      continue;
     }
     if (head.length > size) throw new Error(`too many bytes in the stream. expected ${size}. got at least ${head.length}`);
     if (input === entry.compressedSize && head.length < size) throw new Error(`too few bytes in the stream. expected ${size}. got ${head.length}`);
@@ -382,6 +394,8 @@ interface DataRange {
  */
 export class OutboxZip {
   private readonly reading = new Set<Readable>();
+  /** Memory that datasets from {@link readDataset} own alone (see {@link releaseDataset}). */
+  private readonly owned = new WeakSet<ArrayBufferLike>();
   private closed = false;
   private data: Promise<FileHandle> | undefined;
 
@@ -607,27 +621,58 @@ export class OutboxZip {
     if (entry === undefined) throw entryError(name, 'no such entry in this ZIP');
     const size = entry.uncompressedSize;
     if (size > MAX_BUFFERED_ENTRY_BYTES) throw new RangeError(`entry ${quote(name)} is too large to read whole (${size} bytes)`);
-    const compressed = await this.reader.range(this.dataStarts.get(name)!, entry.compressedSize);
-    if (compressed.length < entry.compressedSize) throw entryError(name, 'corrupt or truncated ZIP (the file ends inside the entry)');
+    const start = this.dataStarts.get(name)!;
+    const stored = entry.compressionMethod === METHOD_STORED;
+    // One output chunk a little larger than declared: no concatenation, and more than
+    // declared shows as a too-large output instead of being read on.
+    const options: ZlibOptions = { chunkSize: Math.max(64, size + 64), maxOutputLength: size + 1 };
+    const inflateFailed = (err: unknown): OutboxZipError => (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+      ? entryError(name, `more data than the ${size} bytes its header declares (archive is corrupt)`, err)
+      : entryError(name, yauzlReason(err), err);
     let bytes: Buffer;
-    if (entry.compressionMethod === METHOD_STORED) bytes = compressed;
-    else {
-      // One output chunk a little larger than declared: no concatenation, and more than
-      // declared shows as a too-large output instead of being read on.
-      const options: ZlibOptions = { chunkSize: Math.max(64, size + 64), maxOutputLength: size + 1 };
-      try {
-        bytes = size <= SYNC_INFLATE_MAX_BYTES ? inflateRawSync(compressed, options) : await inflateRawAsync(compressed, options);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-          throw entryError(name, `more data than the ${size} bytes its header declares (archive is corrupt)`, err);
+    if (entry.compressedSize <= WINDOW_BYTES) {
+      // Small: from the shared window, copied or inflated at once (window memory is reused).
+      bytes = await this.reader.use(start, entry.compressedSize, (compressed) => {
+        if (compressed.length < entry.compressedSize) throw entryError(name, 'corrupt or truncated ZIP (the file ends inside the entry)');
+        if (stored) return Buffer.from(compressed);
+        try {
+          return inflateRawSync(compressed, options);
+        } catch (err) {
+          throw inflateFailed(err);
         }
-        throw entryError(name, yauzlReason(err), err);
+      });
+    } else {
+      const compressed = await this.reader.readOwn(start, entry.compressedSize);
+      if (compressed.length < entry.compressedSize) throw entryError(name, 'corrupt or truncated ZIP (the file ends inside the entry)');
+      if (stored) bytes = compressed;
+      else {
+        try {
+          bytes = size <= SYNC_INFLATE_MAX_BYTES ? inflateRawSync(compressed, options) : await inflateRawAsync(compressed, options);
+        } catch (err) {
+          throw inflateFailed(err);
+        } finally {
+          free(compressed);
+        }
       }
+      if (bytes.buffer.byteLength > POOLED_MAX_BYTES) this.owned.add(bytes.buffer);
     }
     if (bytes.length !== size) throw entryError(name, `${bytes.length} bytes instead of the ${size} its header declares (archive is corrupt)`);
     const crc = crc32(bytes);
-    if (crc !== entry.crc32) throw entryError(name, `CRC-32 mismatch (archive is corrupt): expected ${hex(entry.crc32)}, got ${hex(crc)}`);
+    if (crc !== entry.crc32) {
+      this.releaseDataset(bytes);
+      throw entryError(name, `CRC-32 mismatch (archive is corrupt): expected ${hex(entry.crc32)}, got ${hex(crc)}`);
+    }
     return bytes.subarray(instance.datasetOffset);
+  }
+
+  /**
+   * Frees at once the memory of a dataset {@link readDataset} gave, when it has memory of its
+   * own (a large entry), instead of leaving it to a later full collection: hundreds of large
+   * instances would otherwise hold tens of MB of garbage. Only for a dataset nothing reads any
+   * more (the PACS answered for it); its views become empty.
+   */
+  releaseDataset(dataset: Buffer): void {
+    if (this.owned.delete(dataset.buffer)) free(dataset);
   }
 
   /** One descriptor for every entry's data (positional reads), opened on first use. */

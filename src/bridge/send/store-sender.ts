@@ -47,6 +47,11 @@ export interface OutgoingInstance {
    * association goes on the wire (so reading overlaps sending); a stream not sent is destroyed.
    */
   openDataset(): Promise<Buffer | AsyncIterable<Buffer>>;
+  /**
+   * Called with a dataset `openDataset` gave as a Buffer once the PACS answered for it: no
+   * part of it is read any more, so its memory may be freed at once.
+   */
+  releaseDataset?(dataset: Buffer): void;
 }
 
 /**
@@ -503,8 +508,6 @@ async function sendOnAssociation(
       record(readFailure(instance, opened.err));
       continue;
     }
-    // Read (and inflate) the next instance while this one is on the wire.
-    if (!stopping()) next = prepare(run.queue.take(), accepted);
     const pcId = pcIdOf.get(contextKey(instance.sopClassUid, instance.transferSyntaxUid))!;
     try {
       const rsp = await cStore(user, assoc, pcId, {
@@ -512,8 +515,13 @@ async function sendOnAssociation(
         sopInstanceUid: instance.sopInstanceUid,
         dataset: wireDataset(instance, opened.value),
         timeoutMs: options.responseTimeoutMs,
+        // Read (and inflate) the next instance while the PACS handles this one.
+        onSent: () => {
+          if (!stopping()) next = prepare(run.queue.take(), accepted);
+        },
       });
       answered++;
+      if (Buffer.isBuffer(opened.value)) instance.releaseDataset?.(opened.value);
       const result: InstanceResult = { sopInstanceUid: instance.sopInstanceUid, status: rsp.status, text: resultText(rsp.status, rsp.errorComment) };
       if (rsp.errorComment !== undefined) result.errorComment = rsp.errorComment;
       if (!instanceSent(rsp.status)) log.warn({ sopInstanceUid: instance.sopInstanceUid, status: rsp.status }, `send: ${result.text}`);
