@@ -273,6 +273,8 @@ export class OutboxSender {
       openDataset: async () => {
         const reader = new DatasetRewriter({ transferSyntaxUid: instance.transferSyntaxUid, capture: STUDY_FIELD_TAGS });
         if (instance.uncompressedSize <= MAX_BUFFERED_ENTRY_BYTES) {
+          // Opened while the instance before is sent: its PDUs leave first, then this is read.
+          await new Promise<void>((resolve) => setImmediate(resolve));
           const dataset = await zip.readDataset(instance);
           // The same reading as a streamed dataset gets: a dataset that does not decode is not sent.
           reader.resume();

@@ -44,7 +44,8 @@ export interface OutgoingInstance {
   /**
    * Opens the dataset bytes (no preamble/meta) in that transfer syntax: a Buffer when it is
    * small enough to hold, else a stream. Called once, as the previous instance on the same
-   * association goes on the wire (so reading overlaps sending); a stream not sent is destroyed.
+   * association goes on the wire (so reading overlaps sending: work that would hold up the
+   * main thread should wait for the next turn of the event loop); a stream not sent is destroyed.
    */
   openDataset(): Promise<Buffer | AsyncIterable<Buffer>>;
   /**
@@ -508,6 +509,8 @@ async function sendOnAssociation(
       record(readFailure(instance, opened.err));
       continue;
     }
+    // Read (and inflate) the next instance while this one is on the wire and with the PACS.
+    if (!stopping()) next = prepare(run.queue.take(), accepted);
     const pcId = pcIdOf.get(contextKey(instance.sopClassUid, instance.transferSyntaxUid))!;
     try {
       const rsp = await cStore(user, assoc, pcId, {
@@ -515,10 +518,6 @@ async function sendOnAssociation(
         sopInstanceUid: instance.sopInstanceUid,
         dataset: wireDataset(instance, opened.value),
         timeoutMs: options.responseTimeoutMs,
-        // Read (and inflate) the next instance while the PACS handles this one.
-        onSent: () => {
-          if (!stopping()) next = prepare(run.queue.take(), accepted);
-        },
       });
       answered++;
       if (Buffer.isBuffer(opened.value)) instance.releaseDataset?.(opened.value);

@@ -25,11 +25,6 @@ export interface CStoreOptions {
   moveOriginator?: { aeTitle: string; messageId: number };
   /** Default MEDIUM. */
   priority?: number;
-  /**
-   * Called once the whole request is handed to the association, as the wait for the response
-   * begins: the moment to prepare the next instance without delaying this one's bytes.
-   */
-  onSent?(): void;
 }
 
 /** The peer's answer; a failure status is returned, not thrown, so the caller can log it. */
@@ -71,7 +66,6 @@ export async function cStore(
     throw err;
   }
   wait.arm(options.timeoutMs);
-  options.onSent?.();
   const rsp = parseStoreRsp(await wait.response);
   const result: CStoreResult = { status: rsp.Status };
   if (rsp.ErrorComment !== undefined && rsp.ErrorComment !== '') result.errorComment = rsp.ErrorComment;
