@@ -654,8 +654,9 @@ export class OutboxZip {
           free(compressed);
         }
       }
-      if (bytes.buffer.byteLength > POOLED_MAX_BYTES) this.owned.add(bytes.buffer);
     }
+    // Larger than a pool slab: memory of its own (read or inflated for this entry alone).
+    if (bytes.buffer.byteLength > POOLED_MAX_BYTES) this.owned.add(bytes.buffer);
     if (bytes.length !== size) throw entryError(name, `${bytes.length} bytes instead of the ${size} its header declares (archive is corrupt)`);
     const crc = crc32(bytes);
     if (crc !== entry.crc32) {

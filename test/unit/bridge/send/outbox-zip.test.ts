@@ -219,6 +219,29 @@ describe('OutboxZip with real files', () => {
     await assert.rejects(OutboxZip.open(join(dir, 'missing.zip')), (err: unknown) => err instanceof OutboxZipError);
   });
 
+  it('readDataset: many small entries held at once stay intact while read windows are reused; large ones are freed on release', async () => {
+    // 300 small entries (stored and deflated, ~2 KB each) span many 64 KiB windows; two large ones have memory of their own.
+    const specs: EntrySpec[] = Array.from({ length: 300 }, (_, i) => ({ name: `s/${i}.dcm`, data: dicomFile(`1.2.3.40.${i}`, { datasetBytes: 2000 + i * 2 }), compress: i % 2 === 0 }));
+    specs.push({ name: 'big-stored.dcm', data: dicomFile('1.2.3.41', { datasetBytes: 300_000 }), compress: false });
+    specs.push({ name: 'big-deflated.dcm', data: dicomFile('1.2.3.42', { datasetBytes: 300_000 }) });
+    const zip = await OutboxZip.open(await zipFile(await makeZip(specs)));
+    try {
+      const held = await Promise.all(zip.instances.map((instance) => zip.readDataset(instance)));
+      zip.instances.forEach((instance, i) => {
+        const original = specs.find((s) => s.name === instance.entryName)!.data;
+        assert.ok(held[i]!.equals(original.subarray(instance.datasetOffset)), `${instance.entryName} intact`);
+      });
+      const small = held[0]!;
+      const big = held.at(-1)!;
+      zip.releaseDataset(small);
+      zip.releaseDataset(big);
+      assert.ok(small.equals(specs[0]!.data.subarray(zip.instances[0]!.datasetOffset)), 'a small dataset is left to the collector');
+      assert.equal(big.length, 0, 'a large dataset is freed at once');
+    } finally {
+      await zip.close();
+    }
+  });
+
   it('skips a file shorter than a preamble and reads a dataset twice', async () => {
     const file = dicomFile('1.2.3.4.5');
     const path = await zipFile(await makeZip([{ name: 'a.dcm', data: file }, { name: 'tiny', data: Buffer.from('hi') }]));
