@@ -8,6 +8,7 @@
  * connection. ZIPs are handled one at a time; a ZIP claimed before a crash is sent again at start.
  */
 import { mkdir, unlink } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { basename } from 'node:path';
 import { statusCategory } from '../../dicom/dimse/status.js';
 import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
@@ -22,7 +23,7 @@ import { SerialQueue } from '../serial-queue.js';
 import type { StorageLayout } from '../storage-layout.js';
 import { isoDate, STUDY_FIELD_TAGS, studyFields } from '../study-fields.js';
 import { originalZipName } from './outbox-watcher.js';
-import { OutboxZip, OutboxZipError, transientFsError, type OpenFd, type ZipInstance } from './outbox-zip.js';
+import { MAX_BUFFERED_ENTRY_BYTES, OutboxZip, OutboxZipError, transientFsError, type OpenFd, type ZipInstance } from './outbox-zip.js';
 import { instanceSent, SendError, sendInstances, type InstanceResult, type OutgoingInstance, type SendTarget } from './store-sender.js';
 
 /** What the sender needs of the settings, read afresh for every ZIP. */
@@ -32,6 +33,8 @@ export interface SendSettings {
   retryDelayMs: number;
   timeoutMs: number;
   maxPduLength: number;
+  /** Parallel associations per ZIP (`send.associations`), read once when a ZIP starts. */
+  associations: number;
 }
 
 /** Reported to listeners (GUI, tests) after each ZIP. */
@@ -199,19 +202,29 @@ export class OutboxSender {
   private async sendWithRetries(zip: OutboxZip, log: Logger, shown: SendingHandle | undefined): Promise<Progress> {
     const settings = this.deps.settings();
     const progress: Progress = { ...emptyProgress(), startedMs: Date.now(), target: settings.target };
+    // Read once: a changed setting applies from the next ZIP, retries of this one keep it.
+    const associations = settings.associations;
     const done = new Set<string>();
     for (let attempt = 0; ; attempt += 1) {
       const remaining = zip.instances.filter((instance) => !done.has(instance.entryName));
+      // By UID, for the answers; the first entry of a UID that is twice in the ZIP answers first.
+      const byUid = new Map<string, ZipInstance[]>();
+      for (const instance of remaining) {
+        const same = byUid.get(instance.sopInstanceUid);
+        if (same === undefined) byUid.set(instance.sopInstanceUid, [instance]);
+        else same.push(instance);
+      }
       shown?.attempt(attempt + 1, settings.retries + 1);
       try {
         await sendInstances(settings.target, remaining.map((instance) => this.outgoing(zip, instance, progress, shown)), {
           connectTimeoutMs: settings.timeoutMs,
           responseTimeoutMs: settings.timeoutMs,
           maxPduLength: settings.maxPduLength,
+          associations,
           log,
           signal: this.stopping.signal,
           onResult: (result) => {
-            const instance = remaining.find((i) => i.sopInstanceUid === result.sopInstanceUid);
+            const instance = byUid.get(result.sopInstanceUid)?.shift();
             if (instance) done.add(instance.entryName);
             progress.results.push(result);
             const bytes = instance ? instance.uncompressedSize - instance.datasetOffset : 0;
@@ -238,24 +251,41 @@ export class OutboxSender {
     }
   }
 
-  /** An instance as the sender streams it, reading the study fields on the way. */
+  /**
+   * An instance as the sender sends it, reading the study fields on the way: a small one read
+   * whole from the ZIP and checked before it is sent, a large one streamed.
+   */
   private outgoing(zip: OutboxZip, instance: ZipInstance, progress: Progress, shown: SendingHandle | undefined): OutgoingInstance {
+    const note = (captured: ReadonlyMap<number, CapturedElement>): void => {
+      if (progress.attributes.size === 0) {
+        // Copies: the dataset they were read from is freed once sent.
+        for (const [tag, el] of captured) progress.attributes.set(tag, { vr: el.vr, value: Buffer.from(el.value) });
+        if (shown) describeSending(shown, captured);
+      }
+      const modality = asciiValue(captured.get(TAGS.Modality));
+      if (modality && !progress.modalities.includes(modality)) progress.modalities.push(modality);
+    };
     return {
       sopClassUid: instance.sopClassUid,
       sopInstanceUid: instance.sopInstanceUid,
       transferSyntaxUid: instance.transferSyntaxUid,
+      releaseDataset: (dataset) => zip.releaseDataset(dataset),
       openDataset: async () => {
-        const source = await zip.openDataset(instance);
         const reader = new DatasetRewriter({ transferSyntaxUid: instance.transferSyntaxUid, capture: STUDY_FIELD_TAGS });
+        if (instance.uncompressedSize <= MAX_BUFFERED_ENTRY_BYTES) {
+          // Opened while the instance before is sent: its PDUs leave first, then this is read.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          const dataset = await zip.readDataset(instance);
+          // The same reading as a streamed dataset gets: a dataset that does not decode is not sent.
+          reader.resume();
+          reader.end(dataset);
+          await finished(reader);
+          note(reader.captured);
+          return dataset;
+        }
+        const source = await zip.openDataset(instance);
         source.on('error', (err: Error) => reader.destroy(err));
-        reader.on('finish', () => {
-          if (progress.attributes.size === 0) {
-            for (const [tag, el] of reader.captured) progress.attributes.set(tag, el);
-            if (shown) describeSending(shown, reader.captured);
-          }
-          const modality = asciiValue(reader.captured.get(TAGS.Modality));
-          if (modality && !progress.modalities.includes(modality)) progress.modalities.push(modality);
-        });
+        reader.on('finish', () => note(reader.captured));
         return source.pipe(reader);
       },
     };

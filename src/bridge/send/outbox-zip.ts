@@ -10,14 +10,16 @@
  * the bytes sent. The DICOM side (is an entry Part 10, which SOP instance) reuses parseFileMeta
  * on the head of each entry only (PS3.10 §7.1), so memory stays bounded whatever the archive.
  */
-import { close as closeFdCallback, createReadStream, open as openFd } from 'node:fs';
+import { close as closeFdCallback, createReadStream, fstat, open as openFd } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants as zlibConstants, crc32, createInflateRaw, inflateRaw, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { DatasetDecodeError } from '../../dicom/errors.js';
 import { readDatasetIdentity, type DatasetIdentity } from '../../dicom/part10/dataset-identity.js';
 import { parseFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
+import { WINDOW_BYTES, ZipWindowReader } from './zip-window-reader.js';
 
 /** Caps applied to an Outbox ZIP before anything in it is sent (zip bomb and abuse guards). */
 export interface ZipLimits {
@@ -44,6 +46,29 @@ export const RATIO_CHECK_MIN_BYTES = 1024 * 1024;
 
 /** Read size for entry data: few thread-pool round trips per instance. */
 const READ_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Largest entry {@link OutboxZip.readDataset} reads whole into memory: one positional read and
+ * one inflate instead of a stream per instance, which is most of the cost of small instances.
+ * Bounded so a few associations, each holding one instance on the wire and the next one
+ * ready, stay well within the memory the bridge is allowed.
+ */
+export const MAX_BUFFERED_ENTRY_BYTES = 4 * 1024 * 1024;
+
+/** Buffers up to this size may share Node's allocation pool: never freed by hand. */
+const POOLED_MAX_BYTES = 64 * 1024;
+
+/** Frees a buffer's memory now (its views become empty); only for memory it owns alone. */
+function free(bytes: Buffer): void {
+  // ES2024's ArrayBuffer.prototype.transfer (Node 24): detaching releases the memory.
+  const memory = bytes.buffer as ArrayBuffer & { detached: boolean; transfer(length: number): ArrayBuffer };
+  if (memory.byteLength > POOLED_MAX_BYTES && memory instanceof ArrayBuffer && !memory.detached) memory.transfer(0);
+}
+
+/** Entries up to this size are inflated on the main thread: a thread-pool round trip costs more. */
+const SYNC_INFLATE_MAX_BYTES = 64 * 1024;
+
+const inflateRawAsync = promisify<Buffer, ZlibOptions, Buffer>(inflateRaw);
 
 /** Most bytes of an entry's head read to find its file meta (PS3.10 §7.1). */
 export const MAX_FILE_META_BYTES = 64 * 1024;
@@ -141,18 +166,30 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** yauzl on a descriptor from `open` (as yauzl.open does); the ZipFile closes it on close(). */
-async function openZip(path: string, open: OpenFd): Promise<ZipFile> {
+/**
+ * yauzl on a descriptor from `open`, read through windows (zip-window-reader.ts); the ZipFile
+ * closes it on close().
+ */
+async function openZip(path: string, open: OpenFd): Promise<{ zip: ZipFile; reader: ZipWindowReader }> {
   const fd = await open(path);
+  let size: number;
+  try {
+    size = await new Promise<number>((resolve, reject) => fstat(fd, (err, stats) => (err ? reject(err) : resolve(stats.size))));
+  } catch (err) {
+    closeFd(fd);
+    throw err;
+  }
+  const reader = new ZipWindowReader(fd, size);
   return new Promise((resolve, reject) => {
-    yauzl.fromFd(
-      fd,
+    yauzl.fromRandomAccessReader(
+      reader,
+      size,
       { lazyEntries: true, strictFileNames: true, validateEntrySizes: true, autoClose: false, decodeStrings: true },
       (err, zip) => {
         if (err || !zip) {
           closeFd(fd);
           reject(err ?? new Error('no zip file'));
-        } else resolve(zip);
+        } else resolve({ zip, reader });
       },
     );
   });
@@ -189,14 +226,6 @@ function nextEntry(zip: ZipFile): Promise<Entry | null> {
   });
 }
 
-function openStream(zip: ZipFile, entry: Entry, range?: { start: number; end: number }): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null, stream: Readable): void => (err ? reject(err) : resolve(stream));
-    if (range === undefined) zip.openReadStream(entry, done);
-    else zip.openReadStream(entry, range, done);
-  });
-}
-
 /** Why an entry name is refused beyond yauzl's strictFileNames checks, or null. */
 function nameProblem(name: string): string | null {
   if (name.length === 0) return 'empty entry name';
@@ -223,17 +252,51 @@ interface EntryHead {
   identity: DatasetIdentity | null;
 }
 
+/** Uncompressed bytes of an entry's head looked at first; most file metas and UIDs fit. */
+const FIRST_HEAD_BYTES = 2048;
+
+/**
+ * At least `want` bytes of the entry's start (all of it when shorter), more when they come
+ * with the same inflate. A deflated head is inflated from a prefix of the compressed data
+ * (sync flush), taking less input when it would inflate past the head cap. Throws yauzl-like
+ * "too many/few bytes" errors when the data contradicts the declared size.
+ */
+async function headBytes(reader: ZipWindowReader, start: number, entry: Entry, want: number): Promise<Buffer> {
+  const size = entry.uncompressedSize;
+  const n = Math.min(size, want);
+  if (entry.compressionMethod === METHOD_STORED) return reader.use(start, n, (bytes) => Buffer.from(bytes));
+  const maxOutputLength = 2 * (MAX_FILE_META_BYTES + MAX_IDENTITY_BYTES);
+  // Deflate adds a few bytes per block: a little more input than output wanted suffices.
+  let input = Math.min(entry.compressedSize, n + 1024);
+  for (;;) {
+    const head = await reader.use(start, input, (compressed) => {
+      try {
+        // An output chunk the size of the head wanted: small ones come from Node's buffer pool.
+        return inflateRawSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength, chunkSize: Math.max(64, n + 512) });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' && input > 64) return null;
+        throw err;
+      }
+    });
+    if (head === null) {
+      input = Math.floor(input / 4);
+      continue;
+    }
+    if (head.length > size) throw new Error(`too many bytes in the stream. expected ${size}. got at least ${head.length}`);
+    if (input === entry.compressedSize && head.length < size) throw new Error(`too few bytes in the stream. expected ${size}. got ${head.length}`);
+    return head;
+  }
+}
+
 /**
  * Reads the head of an entry until the file meta is complete and the dataset's SOP Class and
- * Instance UIDs are found or passed, the entry ends or the cap is hit.
+ * Instance UIDs are found or passed, the entry ends or the cap is hit. The bytes come from the
+ * reader's windows and, deflated, from one synchronous inflate of a prefix: a stream per
+ * entry cost more than everything else of a small instance.
  */
-async function readHead(zip: ZipFile, entry: Entry): Promise<EntryHead> {
+async function readHead(reader: ZipWindowReader, start: number, entry: Entry): Promise<EntryHead> {
   const size = entry.uncompressedSize;
   const cap = Math.min(size, MAX_FILE_META_BYTES + MAX_IDENTITY_BYTES);
-  const stream = await openStream(zip, entry, entry.compressionMethod === METHOD_STORED ? { start: 0, end: cap } : undefined);
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let meta: FileMeta | null = null;
   const isDicm = (head: Buffer): boolean => head.length >= PREFIX_END && head.toString('latin1', 128, PREFIX_END) === 'DICM';
   const identityIn = async (head: Buffer, m: FileMeta, atEnd: boolean): Promise<DatasetIdentity | null> => {
     const end = Math.min(head.length, m.datasetOffset + MAX_IDENTITY_BYTES);
@@ -241,31 +304,27 @@ async function readHead(zip: ZipFile, entry: Entry): Promise<EntryHead> {
     return readDatasetIdentity(head.subarray(m.datasetOffset, end), m.transferSyntaxUid, atEnd || end < head.length)
       .catch(() => ({ sopClassUid: undefined, sopInstanceUid: undefined }));
   };
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const take = Math.min(chunk.length, cap - length);
-      chunks.push(take === chunk.length ? chunk : chunk.subarray(0, take));
-      length += take;
-      if (length < PREFIX_END && length < cap) continue;
-      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-      chunks.length = 0;
-      chunks.push(head);
-      if (!isDicm(head)) return { meta: null, dicm: false, identity: null };
-      meta ??= parseFileMeta(head, length === size);
-      if (meta === null) {
-        if (length >= Math.min(cap, MAX_FILE_META_BYTES)) return { meta: null, dicm: true, identity: null };
-        continue;
-      }
-      const identity = await identityIn(head, meta, length === size);
-      if (identity !== null || length >= cap) return { meta, dicm: true, identity };
+  let meta: FileMeta | null = null;
+  for (let want = Math.min(cap, FIRST_HEAD_BYTES); ; want = Math.min(cap, want * 4)) {
+    const all = await headBytes(reader, start, entry, want);
+    const head = all.length > cap ? all.subarray(0, cap) : all;
+    const atEnd = head.length === size;
+    // Whatever is asked for next is no more than this: the last round.
+    const last = atEnd || head.length >= cap || want >= cap;
+    if (!isDicm(head)) {
+      if (head.length < PREFIX_END && !last) continue;
+      return { meta: null, dicm: false, identity: null };
     }
-  } finally {
-    if (!stream.destroyed) stream.destroy();
+    meta ??= parseFileMeta(head, atEnd);
+    if (meta === null) {
+      if (head.length >= Math.min(cap, MAX_FILE_META_BYTES)) return { meta: null, dicm: true, identity: null };
+      if (!last) continue;
+      meta = parseFileMeta(head, true);
+      if (meta === null) return { meta: null, dicm: true, identity: null };
+    }
+    const identity = await identityIn(head, meta, atEnd || last);
+    if (identity !== null || last) return { meta, dicm: true, identity };
   }
-  const head = Buffer.concat(chunks, length);
-  const dicm = isDicm(head);
-  meta ??= dicm ? parseFileMeta(head, true) : null;
-  return { meta, dicm, identity: meta === null ? null : await identityIn(head, meta, true) };
 }
 
 /**
@@ -335,13 +394,18 @@ interface DataRange {
  */
 export class OutboxZip {
   private readonly reading = new Set<Readable>();
+  /** Memory that datasets from {@link readDataset} own alone (see {@link releaseDataset}). */
+  private readonly owned = new WeakSet<ArrayBufferLike>();
   private closed = false;
   private data: Promise<FileHandle> | undefined;
 
   private constructor(
     private readonly path: string,
     private readonly zip: ZipFile,
+    private readonly reader: ZipWindowReader,
     private readonly entries: ReadonlyMap<string, Entry>,
+    /** Where each entry's data starts in the file (after its local header), checked by the scan. */
+    private readonly dataStarts: ReadonlyMap<string, number>,
     /** The DICOM instances, in central directory order. */
     readonly instances: readonly ZipInstance[],
     /** Entries that are not sent, with why. */
@@ -358,8 +422,9 @@ export class OutboxZip {
   static async open(path: string, limits: Partial<ZipLimits> = {}, io: { open?: OpenFd } = {}): Promise<OutboxZip> {
     const lim: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...limits };
     let zip: ZipFile;
+    let reader: ZipWindowReader;
     try {
-      zip = await openZip(path, io.open ?? defaultOpenFd);
+      ({ zip, reader } = await openZip(path, io.open ?? defaultOpenFd));
     } catch (err) {
       // A busy or unreachable file says nothing of the ZIP: the caller retries it.
       const transient = transientFsError(err);
@@ -369,7 +434,7 @@ export class OutboxZip {
     // yauzl may report a late error (e.g. on closing the file); the scan below handles its own.
     zip.on('error', () => undefined);
     try {
-      return await OutboxZip.scan(path, zip, lim);
+      return await OutboxZip.scan(path, zip, reader, lim);
     } catch (err) {
       zip.close();
       const transient = transientFsError(err);
@@ -379,7 +444,7 @@ export class OutboxZip {
     }
   }
 
-  private static async scan(path: string, zip: ZipFile, lim: ZipLimits): Promise<OutboxZip> {
+  private static async scan(path: string, zip: ZipFile, reader: ZipWindowReader, lim: ZipLimits): Promise<OutboxZip> {
     if (zip.entryCount > lim.maxEntries) {
       throw new OutboxZipError(`too many entries: ${zip.entryCount} (limit ${lim.maxEntries})`);
     }
@@ -387,6 +452,7 @@ export class OutboxZip {
     const instances: ZipInstance[] = [];
     const skipped: SkippedEntry[] = [];
     const ranges: DataRange[] = [];
+    const dataStarts = new Map<string, number>();
     let total = 0;
     let count = 0;
     for (;;) {
@@ -425,15 +491,17 @@ export class OutboxZip {
         const ratio = entry.compressedSize === 0 ? 'infinite' : `${Math.round(size / entry.compressedSize)}:1`;
         throw entryError(name, `compression ratio ${ratio} over the limit ${lim.maxCompressionRatio}:1 (zip bomb?)`);
       }
-      ranges.push(await checkLocalHeader(zip, entry));
-      await OutboxZip.classify(zip, entry, instances, skipped);
+      const range = await checkLocalHeader(zip, entry);
+      ranges.push(range);
+      dataStarts.set(name, range.end - entry.compressedSize);
+      await OutboxZip.classify(reader, range.end - entry.compressedSize, entry, instances, skipped);
     }
     checkOverlaps(ranges);
     if (instances.length === 0) throw new OutboxZipError('no DICOM instance in the ZIP');
-    return new OutboxZip(path, zip, entries, instances, skipped);
+    return new OutboxZip(path, zip, reader, entries, dataStarts, instances, skipped);
   }
 
-  private static async classify(zip: ZipFile, entry: Entry, instances: ZipInstance[], skipped: SkippedEntry[]): Promise<void> {
+  private static async classify(reader: ZipWindowReader, dataStart: number, entry: Entry, instances: ZipInstance[], skipped: SkippedEntry[]): Promise<void> {
     const name = entry.fileName;
     if (entry.uncompressedSize < PREFIX_END) {
       skipped.push({ entryName: name, reason: 'not DICOM (shorter than a Part 10 preamble)' });
@@ -441,7 +509,7 @@ export class OutboxZip {
     }
     let found: EntryHead;
     try {
-      found = await readHead(zip, entry);
+      found = await readHead(reader, dataStart, entry);
     } catch (err) {
       if (err instanceof DatasetDecodeError) throw entryError(name, `claims to be DICOM but is not (${err.message})`, err);
       throw entryError(name, yauzlReason(err), err);
@@ -532,14 +600,80 @@ export class OutboxZip {
    * Sizes and CRC are checked by the DatasetSlice that follows.
    */
   private async openEntryData(entry: Entry): Promise<{ source: Readable; raw: Readable }> {
-    const header = await new Promise<{ fileDataStart: number }>((resolve, reject) => {
-      this.zip.readLocalFileHeader(entry, { minimal: true }, (err, local) => (err ? reject(err) : resolve(local)));
-    });
+    const fileDataStart = this.dataStarts.get(entry.fileName)!;
     const raw: Readable = entry.compressedSize === 0
       ? Readable.from([])
-      : createReadStream('', { fd: (await this.dataHandle()).fd, autoClose: false, emitClose: false, start: header.fileDataStart, end: header.fileDataStart + entry.compressedSize - 1, highWaterMark: READ_CHUNK_BYTES });
+      : createReadStream('', { fd: (await this.dataHandle()).fd, autoClose: false, emitClose: false, start: fileDataStart, end: fileDataStart + entry.compressedSize - 1, highWaterMark: READ_CHUNK_BYTES });
     if (entry.compressionMethod === 0) return { source: raw, raw };
     return { source: raw.pipe(createInflateRaw({ chunkSize: READ_CHUNK_BYTES })), raw };
+  }
+
+  /**
+   * The dataset bytes (after the file meta) of an instance of at most
+   * {@link MAX_BUFFERED_ENTRY_BYTES}, read whole: one positional read, one inflate, then the
+   * same checks as {@link openDataset} (size as declared, CRC-32), failing with an
+   * OutboxZipError that says the same. The result is a view of the entry's bytes.
+   */
+  async readDataset(instance: ZipInstance): Promise<Buffer> {
+    if (this.closed) throw new OutboxZipError('the ZIP is closed');
+    const name = instance.entryName;
+    const entry = this.entries.get(name);
+    if (entry === undefined) throw entryError(name, 'no such entry in this ZIP');
+    const size = entry.uncompressedSize;
+    if (size > MAX_BUFFERED_ENTRY_BYTES) throw new RangeError(`entry ${quote(name)} is too large to read whole (${size} bytes)`);
+    const start = this.dataStarts.get(name)!;
+    const stored = entry.compressionMethod === METHOD_STORED;
+    // One output chunk a little larger than declared: no concatenation, and more than
+    // declared shows as a too-large output instead of being read on.
+    const options: ZlibOptions = { chunkSize: Math.max(64, size + 64), maxOutputLength: size + 1 };
+    const inflateFailed = (err: unknown): OutboxZipError => (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+      ? entryError(name, `more data than the ${size} bytes its header declares (archive is corrupt)`, err)
+      : entryError(name, yauzlReason(err), err);
+    let bytes: Buffer;
+    if (entry.compressedSize <= WINDOW_BYTES) {
+      // Small: from the shared window, copied or inflated at once (window memory is reused).
+      bytes = await this.reader.use(start, entry.compressedSize, (compressed) => {
+        if (compressed.length < entry.compressedSize) throw entryError(name, 'corrupt or truncated ZIP (the file ends inside the entry)');
+        if (stored) return Buffer.from(compressed);
+        try {
+          return inflateRawSync(compressed, options);
+        } catch (err) {
+          throw inflateFailed(err);
+        }
+      });
+    } else {
+      const compressed = await this.reader.readOwn(start, entry.compressedSize);
+      if (compressed.length < entry.compressedSize) throw entryError(name, 'corrupt or truncated ZIP (the file ends inside the entry)');
+      if (stored) bytes = compressed;
+      else {
+        try {
+          bytes = size <= SYNC_INFLATE_MAX_BYTES ? inflateRawSync(compressed, options) : await inflateRawAsync(compressed, options);
+        } catch (err) {
+          throw inflateFailed(err);
+        } finally {
+          free(compressed);
+        }
+      }
+    }
+    // Larger than a pool slab: memory of its own (read or inflated for this entry alone).
+    if (bytes.buffer.byteLength > POOLED_MAX_BYTES) this.owned.add(bytes.buffer);
+    if (bytes.length !== size) throw entryError(name, `${bytes.length} bytes instead of the ${size} its header declares (archive is corrupt)`);
+    const crc = crc32(bytes);
+    if (crc !== entry.crc32) {
+      this.releaseDataset(bytes);
+      throw entryError(name, `CRC-32 mismatch (archive is corrupt): expected ${hex(entry.crc32)}, got ${hex(crc)}`);
+    }
+    return bytes.subarray(instance.datasetOffset);
+  }
+
+  /**
+   * Frees at once the memory of a dataset {@link readDataset} gave, when it has memory of its
+   * own (a large entry), instead of leaving it to a later full collection: hundreds of large
+   * instances would otherwise hold tens of MB of garbage. Only for a dataset nothing reads any
+   * more (the PACS answered for it); its views become empty.
+   */
+  releaseDataset(dataset: Buffer): void {
+    if (this.owned.delete(dataset.buffer)) free(dataset);
   }
 
   /** One descriptor for every entry's data (positional reads), opened on first use. */

@@ -56,6 +56,9 @@ function liveSendSettings(current: () => Config): SendSettings {
     get maxPduLength() {
       return current().receive.maxPduLength;
     },
+    get associations() {
+      return current().send.associations;
+    },
   };
 }
 
@@ -140,6 +143,7 @@ export class Sending {
     if (prev.retries !== next.retries) changes.push(`send retries now ${next.retries}`);
     if (prev.retryDelaySeconds !== next.retryDelaySeconds) changes.push(`first send retry now after ${next.retryDelaySeconds} s`);
     if (prev.timeoutSeconds !== next.timeoutSeconds) changes.push(`send timeout now ${next.timeoutSeconds} s`);
+    if (prev.associations !== next.associations) changes.push(`parallel associations per ZIP now ${next.associations} (from the next ZIP)`);
     if (prev.scanIntervalSeconds !== next.scanIntervalSeconds) changes.push(`Outbox_Auto rescan now every ${next.scanIntervalSeconds} s`);
     if (prev.stableSeconds !== next.stableSeconds) changes.push(`Outbox ZIPs now taken after ${next.stableSeconds} s unchanged`);
     if (prev.incompleteZipSeconds !== next.incompleteZipSeconds) changes.push(`unreadable Outbox files now go to Outbox_Failed after ${next.incompleteZipSeconds} s unchanged`);

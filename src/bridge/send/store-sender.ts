@@ -27,6 +27,7 @@ import type { Logger } from '../../dicom/ul/logger.js';
 import type { CloseReason } from '../../dicom/ul/primitives.js';
 import type { ProposedContext, RequestorAssociation } from '../../dicom/ul/requestor.js';
 import { TlsMaterialError } from '../../tls/material.js';
+import { InstanceQueue } from './instance-queue.js';
 import { openScuSession, type ScuSession, type SendTarget } from './scu-session.js';
 import { certificateNamesOf, explainTlsFailure, explainTlsMaterial } from './tls-failure.js';
 
@@ -40,8 +41,18 @@ export interface OutgoingInstance {
   sopClassUid: string;
   sopInstanceUid: string;
   transferSyntaxUid: string;
-  /** Opens the dataset bytes (no preamble/meta) in that transfer syntax; called once when the instance is sent. */
-  openDataset(): Promise<AsyncIterable<Buffer>>;
+  /**
+   * Opens the dataset bytes (no preamble/meta) in that transfer syntax: a Buffer when it is
+   * small enough to hold, else a stream. Called once, as the previous instance on the same
+   * association goes on the wire (so reading overlaps sending: work that would hold up the
+   * main thread should wait for the next turn of the event loop); a stream not sent is destroyed.
+   */
+  openDataset(): Promise<Buffer | AsyncIterable<Buffer>>;
+  /**
+   * Called with a dataset `openDataset` gave as a Buffer once the PACS answered for it: no
+   * part of it is read any more, so its memory may be freed at once.
+   */
+  releaseDataset?(dataset: Buffer): void;
 }
 
 /**
@@ -70,6 +81,8 @@ export interface SendOptions {
   onResult?(r: InstanceResult): void;
   /** Once aborted, no further instance is started: the association is released and SendError(stopped) thrown. */
   signal?: AbortSignal;
+  /** Parallel associations to spread the instances over (SPEC §5 `send.associations`); default 1. */
+  associations?: number;
 }
 
 /** Text of the SendError thrown when `signal` stops a send between instances. */
@@ -302,6 +315,47 @@ async function* evenLength(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer
   if (total % 2 === 1) yield Buffer.alloc(1);
 }
 
+/** {@link evenLength} for a dataset held whole. */
+function evenBuffer(dataset: Buffer): Buffer {
+  return dataset.length % 2 === 1 ? Buffer.concat([dataset, Buffer.alloc(1)]) : dataset;
+}
+
+/** The dataset as cStore sends it: read faults marked, a deflated one padded to even length. */
+function wireDataset(instance: OutgoingInstance, dataset: Buffer | AsyncIterable<Buffer>): Buffer | AsyncIterable<Buffer> {
+  const deflated = instance.transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN;
+  if (Buffer.isBuffer(dataset)) return deflated ? evenBuffer(dataset) : dataset;
+  return deflated ? evenLength(guarded(dataset)) : guarded(dataset);
+}
+
+/** An instance taken from the queue whose dataset is being opened ahead of its turn. */
+interface Prepared {
+  instance: OutgoingInstance;
+  /** Undefined when the PACS refused the instance's context (nothing to read). */
+  dataset: Promise<{ ok: true; value: Buffer | AsyncIterable<Buffer> } | { ok: false; err: unknown }> | undefined;
+}
+
+/** Starts opening the instance's dataset now; a failure is kept for its turn. */
+function prepare(instance: OutgoingInstance | undefined, accepted: (i: OutgoingInstance) => boolean): Prepared | undefined {
+  if (instance === undefined) return undefined;
+  if (!accepted(instance)) return { instance, dataset: undefined };
+  return {
+    instance,
+    dataset: instance.openDataset().then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err })),
+  };
+}
+
+/** Gives a prepared instance back to the queue and closes what was opened for it. */
+function putBack(prepared: Prepared | undefined, queue: InstanceQueue): void {
+  if (prepared === undefined) return;
+  queue.giveBack(prepared.instance);
+  void prepared.dataset?.then((opened) => {
+    if (!opened.ok || Buffer.isBuffer(opened.value)) return;
+    const source = opened.value as AsyncIterable<Buffer> & { destroy?: () => void };
+    if (typeof source.destroy === 'function') source.destroy();
+    else void Promise.resolve(source[Symbol.asyncIterator]().return?.()).catch(() => undefined);
+  });
+}
+
 async function* guarded(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const it = source[Symbol.asyncIterator]();
   let finished = false;
@@ -326,21 +380,19 @@ async function* guarded(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   }
 }
 
-/** The instances of one plan still to send, walked through by one or more associations. */
-interface Cursor {
-  plan: AssociationPlan;
-  next: number;
-}
-
 /**
- * Sends every instance by C-STORE (PS3.4 Annex B, PS3.7 §9.1.1). Success and warnings
- * (0xB000, 0xB006, 0xB007) count as sent; any other status is a failure recorded in the
- * result and the send goes on with the next instance. A context the PACS did not accept fails
- * its instances with text like "PACS refused CT Image Storage in JPEG 2000 Image Compression
- * (transfer syntax not supported)"; an instance whose data cannot be read fails alone (the
- * association is aborted, since a half-sent message cannot be taken back, and a new one carries
- * on). Rejects with {@link SendError} when an association cannot be used; results reported
- * through `onResult` before that stay valid. Releases every association (A-RELEASE).
+ * Sends every instance by C-STORE (PS3.4 Annex B, PS3.7 §9.1.1), spread over up to
+ * `options.associations` parallel associations that take the next instance in order from one
+ * shared queue. Success and warnings (0xB000, 0xB006, 0xB007) count as sent; any other status
+ * is a failure recorded in the result and the send goes on with the next instance. A context
+ * the PACS did not accept fails its instances with text like "PACS refused CT Image Storage in
+ * JPEG 2000 Image Compression (transfer syntax not supported)"; an instance whose data cannot
+ * be read fails alone (the association is aborted, since a half-sent message cannot be taken
+ * back, and a new one carries on). Extra associations the PACS refuses, or aborts before they
+ * carried an instance, do not fail the send: the others carry everything and one warning
+ * names the setting. Rejects with {@link SendError} when no association can be opened or an
+ * established one is lost; results reported through `onResult` before that stay valid.
+ * Releases every association (A-RELEASE).
  */
 export async function sendInstances(target: SendTarget, instances: readonly OutgoingInstance[], options: SendOptions): Promise<InstanceResult[]> {
   const log = options.log.child({ peer: `${target.host}:${target.port}`, calledAet: target.calledAeTitle });
@@ -349,88 +401,165 @@ export async function sendInstances(target: SendTarget, instances: readonly Outg
     results.push(result);
     options.onResult?.(result);
   };
+  const wanted = Math.max(1, Math.floor(options.associations ?? 1));
   for (const plan of planAssociations(instances)) {
-    const cursor: Cursor = { plan, next: 0 };
-    while (cursor.next < plan.instances.length) {
+    if (options.signal?.aborted) throw new SendError(SEND_STOPPED, true);
+    const run = new PlanRun(plan, wanted);
+    await Promise.all(Array.from({ length: Math.min(wanted, plan.instances.length) }, () => runAssociations(target, run, options, log, record)));
+    if (run.lost !== undefined) throw run.lost;
+    if (run.queue.hasMore()) {
       if (options.signal?.aborted) throw new SendError(SEND_STOPPED, true);
-      await sendOnOneAssociation(target, cursor, options, log, record);
+      const refused = run.refused[0] ?? new SendError(`no association with ${target.host}:${target.port} could carry the instances`, true);
+      log.warn({ err: refused.cause, transient: refused.transient }, `send: ${refused.reason}`);
+      throw refused;
+    }
+    if (run.refused.length > 0) {
+      const kept = run.established - run.dropped;
+      log.warn(
+        { associations: wanted, accepted: kept, reason: run.refused[0]!.reason },
+        `send: the PACS took only ${kept} of the ${wanted} parallel associations asked for by send.associations (first refusal: ${run.refused[0]!.reason}); the instances went over those it took. Lower send.associations to what the PACS accepts.`,
+      );
     }
   }
   return results;
 }
 
-/** Opens one association and sends from the cursor on until done or until it must be dropped. */
-async function sendOnOneAssociation(
+/** The state the parallel associations of one plan share. */
+class PlanRun {
+  readonly queue: InstanceQueue;
+  /** Associations up now. */
+  alive = 0;
+  /** Associations opened so far. */
+  established = 0;
+  /** Of those, the ones the PACS aborted before they carried an instance. */
+  dropped = 0;
+  /** Set when an association that carried instances was lost: the send fails (and is retried). */
+  lost: SendError | undefined;
+  /** Associations that could not be opened, or were lost before carrying an instance. */
+  readonly refused: SendError[] = [];
+
+  constructor(readonly plan: AssociationPlan, readonly wanted: number) {
+    this.queue = new InstanceQueue(plan.instances);
+  }
+}
+
+/**
+ * One of the parallel senders of a plan: opens an association and sends from the shared queue,
+ * opening a new one after an unreadable instance forced an abort. Never rejects: what went
+ * wrong is left in `run` for {@link sendInstances} to judge once every sender has ended.
+ */
+async function runAssociations(target: SendTarget, run: PlanRun, options: SendOptions, log: Logger, record: (r: InstanceResult) => void): Promise<void> {
+  while (run.queue.hasMore() && run.lost === undefined && options.signal?.aborted !== true) {
+    let session: ScuSession;
+    try {
+      session = await openScuSession(target, run.plan.contexts, { maxPduLength: options.maxPduLength, timeoutMs: options.connectTimeoutMs, log });
+    } catch (err) {
+      const { reason, transient } = explainAssociationError(err, target, options.connectTimeoutMs);
+      // Judged once every sender has ended: fatal only if no association carried the instances.
+      log.debug({ err, transient }, `send: ${reason}`);
+      run.refused.push(new SendError(reason, transient, { cause: err }));
+      return;
+    }
+    run.alive++;
+    run.established++;
+    let reopen: boolean;
+    try {
+      reopen = await sendOnAssociation(session, target, run, options, log, record);
+    } finally {
+      run.alive--;
+    }
+    if (!reopen) return;
+  }
+}
+
+/**
+ * Sends instances from the shared queue on one open association until the queue is empty, the
+ * send stops, or the association must be dropped. True when an unreadable instance forced an
+ * abort and a new association should carry on.
+ */
+async function sendOnAssociation(
+  session: ScuSession,
   target: SendTarget,
-  cursor: Cursor,
+  run: PlanRun,
   options: SendOptions,
   log: Logger,
   record: (r: InstanceResult) => void,
-): Promise<void> {
-  let session: ScuSession;
-  try {
-    session = await openScuSession(target, cursor.plan.contexts, { maxPduLength: options.maxPduLength, timeoutMs: options.connectTimeoutMs, log });
-  } catch (err) {
-    const { reason, transient } = explainAssociationError(err, target, options.connectTimeoutMs);
-    log.warn({ err, transient }, `send: ${reason}`);
-    throw new SendError(reason, transient, { cause: err });
-  }
+): Promise<boolean> {
   const { assoc, user } = session;
   const abort = () => session.abort();
-  const pcIdOf = new Map(cursor.plan.contexts.map((c) => [contextKey(c.abstractSyntax, c.transferSyntaxes[0]!), c.pcId]));
-  log.info({ assoc: assoc.id, proposed: cursor.plan.contexts.length, accepted: assoc.contexts.size }, 'send: association established');
-
-  while (cursor.next < cursor.plan.instances.length) {
-    if (options.signal?.aborted) break; // released below; sendInstances then reports the stop
-    const instance = cursor.plan.instances[cursor.next]!;
+  const plan = run.plan;
+  const pcIdOf = new Map(plan.contexts.map((c) => [contextKey(c.abstractSyntax, c.transferSyntaxes[0]!), c.pcId]));
+  log.info({ assoc: assoc.id, proposed: plan.contexts.length, accepted: assoc.contexts.size }, 'send: association established');
+  let answered = 0;
+  const accepted = (i: OutgoingInstance): boolean => assoc.contexts.has(pcIdOf.get(contextKey(i.sopClassUid, i.transferSyntaxUid))!);
+  const stopping = (): boolean => options.signal?.aborted === true || run.lost !== undefined;
+  let next: Prepared | undefined;
+  for (;;) {
+    if (stopping()) break; // released below
+    const current = next ?? prepare(run.queue.take(), accepted);
+    next = undefined;
+    if (current === undefined) break;
+    const { instance } = current;
+    if (current.dataset === undefined) {
+      record({ sopInstanceUid: instance.sopInstanceUid, status: STATUS_SOP_CLASS_NOT_SUPPORTED, text: refusedText(instance, assoc, plan) });
+      continue;
+    }
+    const opened = await current.dataset;
+    if (!opened.ok) {
+      record(readFailure(instance, opened.err));
+      continue;
+    }
+    // Read (and inflate) the next instance while this one is on the wire and with the PACS.
+    if (!stopping()) next = prepare(run.queue.take(), accepted);
     const pcId = pcIdOf.get(contextKey(instance.sopClassUid, instance.transferSyntaxUid))!;
-    if (!assoc.contexts.has(pcId)) {
-      cursor.next++;
-      record({ sopInstanceUid: instance.sopInstanceUid, status: STATUS_SOP_CLASS_NOT_SUPPORTED, text: refusedText(instance, assoc, cursor.plan) });
-      continue;
-    }
-    let dataset: AsyncIterable<Buffer>;
-    try {
-      dataset = await instance.openDataset();
-    } catch (err) {
-      cursor.next++;
-      record(readFailure(instance, err));
-      continue;
-    }
     try {
       const rsp = await cStore(user, assoc, pcId, {
         sopClassUid: instance.sopClassUid,
         sopInstanceUid: instance.sopInstanceUid,
-        dataset: instance.transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN ? evenLength(guarded(dataset)) : guarded(dataset),
+        dataset: wireDataset(instance, opened.value),
         timeoutMs: options.responseTimeoutMs,
       });
-      cursor.next++;
+      answered++;
+      if (Buffer.isBuffer(opened.value)) instance.releaseDataset?.(opened.value);
       const result: InstanceResult = { sopInstanceUid: instance.sopInstanceUid, status: rsp.status, text: resultText(rsp.status, rsp.errorComment) };
       if (rsp.errorComment !== undefined) result.errorComment = rsp.errorComment;
       if (!instanceSent(rsp.status)) log.warn({ sopInstanceUid: instance.sopInstanceUid, status: rsp.status }, `send: ${result.text}`);
       record(result);
     } catch (err) {
+      // The next instance was not sent: another association (or this plan's next one) takes it.
+      putBack(next, run.queue);
+      next = undefined;
       if (err instanceof SourceReadError) {
-        // The C-STORE is half sent: only an abort ends it. The next association goes on.
-        cursor.next++;
+        // The C-STORE is half sent: only an abort ends it. A new association goes on.
         record(readFailure(instance, err.cause));
         await abort();
-        return;
+        return true;
       }
       const ended = session.peerEnded();
       await abort();
       const reason = lostText(err, ended, target, options.responseTimeoutMs);
+      if (answered === 0 && run.alive > 1) {
+        // An extra association the PACS would not keep: the instance goes back to the others.
+        run.queue.giveBack(instance);
+        run.dropped++;
+        log.debug({ err, assoc: assoc.id }, `send: ${reason}`);
+        run.refused.push(new SendError(reason, true, { cause: err }));
+        return false;
+      }
       log.warn({ err, sopInstanceUid: instance.sopInstanceUid }, `send: ${reason}`);
-      throw new SendError(reason, true, { cause: err });
+      run.lost ??= new SendError(reason, true, { cause: err });
+      return false;
     }
   }
+  putBack(next, run.queue);
   try {
     await assoc.release();
   } catch (err) {
-    // Every instance has its answer: a failed release loses nothing.
+    // Every instance it carried has its answer: a failed release loses nothing.
     log.warn({ err, assoc: assoc.id }, 'send: A-RELEASE failed after every instance was answered');
     await abort();
   }
+  return false;
 }
 
 function readFailure(instance: OutgoingInstance, err: unknown): InstanceResult {

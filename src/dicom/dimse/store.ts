@@ -14,8 +14,11 @@ import { COMMAND_FIELD, PRIORITY, buildStoreRq, parseStoreRsp } from './messages
 export interface CStoreOptions {
   sopClassUid: string;
   sopInstanceUid: string;
-  /** The data set bytes in the context's transfer syntax (no preamble, no file meta group). */
-  dataset: AsyncIterable<Buffer>;
+  /**
+   * The data set bytes in the context's transfer syntax (no preamble, no file meta group):
+   * one Buffer already in memory (sent as PDU-sized views, no copy), or a stream of chunks.
+   */
+  dataset: Buffer | AsyncIterable<Buffer>;
   /** Time allowed for the response once the last fragment was sent. */
   timeoutMs: number;
   /** Set when this store is a C-MOVE sub-operation (PS3.7 Table 9.3-1). */

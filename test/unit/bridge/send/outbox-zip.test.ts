@@ -176,6 +176,7 @@ describe('OutboxZip with real files', () => {
         assert.equal(instance.uncompressedSize, original.length);
         const bytes = await readAll(await zip.openDataset(instance));
         assert.ok(bytes.equals(original.subarray(meta.datasetOffset)), `${instance.entryName} dataset bytes differ`);
+        assert.ok((await zip.readDataset(instance)).equals(bytes), `${instance.entryName} read whole differs from streamed`);
       }
       const transferSyntaxes = new Set(zip.instances.map((i) => i.transferSyntaxUid));
       assert.ok(transferSyntaxes.has('1.2.840.10008.1.2.1.99'), 'deflated sample present');
@@ -216,6 +217,29 @@ describe('OutboxZip with real files', () => {
       await assert.rejects(OutboxZip.open(path, {}, { open: () => Promise.reject(busy) }), (err: unknown) => err === busy);
     }
     await assert.rejects(OutboxZip.open(join(dir, 'missing.zip')), (err: unknown) => err instanceof OutboxZipError);
+  });
+
+  it('readDataset: many small entries held at once stay intact while read windows are reused; large ones are freed on release', async () => {
+    // 300 small entries (stored and deflated, ~2 KB each) span many 64 KiB windows; two large ones have memory of their own.
+    const specs: EntrySpec[] = Array.from({ length: 300 }, (_, i) => ({ name: `s/${i}.dcm`, data: dicomFile(`1.2.3.40.${i}`, { datasetBytes: 2000 + i * 2 }), compress: i % 2 === 0 }));
+    specs.push({ name: 'big-stored.dcm', data: dicomFile('1.2.3.41', { datasetBytes: 300_000 }), compress: false });
+    specs.push({ name: 'big-deflated.dcm', data: dicomFile('1.2.3.42', { datasetBytes: 300_000 }) });
+    const zip = await OutboxZip.open(await zipFile(await makeZip(specs)));
+    try {
+      const held = await Promise.all(zip.instances.map((instance) => zip.readDataset(instance)));
+      zip.instances.forEach((instance, i) => {
+        const original = specs.find((s) => s.name === instance.entryName)!.data;
+        assert.ok(held[i]!.equals(original.subarray(instance.datasetOffset)), `${instance.entryName} intact`);
+      });
+      const small = held[0]!;
+      const big = held.at(-1)!;
+      zip.releaseDataset(small);
+      zip.releaseDataset(big);
+      assert.ok(small.equals(specs[0]!.data.subarray(zip.instances[0]!.datasetOffset)), 'a small dataset is left to the collector');
+      assert.equal(big.length, 0, 'a large dataset is freed at once');
+    } finally {
+      await zip.close();
+    }
   });
 
   it('skips a file shorter than a preamble and reads a dataset twice', async () => {
@@ -367,6 +391,33 @@ describe('OutboxZip with hostile archives', () => {
         assert.match(err.reason, /entry "liar\.dcm": more data than the \d+ bytes its header declares/);
         return true;
       });
+    } finally {
+      await zip.close();
+    }
+  });
+
+  it('readDataset refuses a deflated entry whose size lies and a corrupt stored entry, as the stream does', async () => {
+    const file = dicomFile('1.2.3.25', { datasetBytes: 200_000 });
+    const liar = await makeZip([{ name: 'liar.dcm', data: file }]);
+    liar.writeUInt32LE(file.length - 1000, headers(liar, CENTRAL)[0]! + 24);
+    const local = headers(liar, LOCAL)[0]!;
+    if ((liar.readUInt16LE(local + 6) & 8) === 0) liar.writeUInt32LE(file.length - 1000, local + 22);
+    let zip = await OutboxZip.open(await zipFile(liar));
+    try {
+      await assert.rejects(zip.readDataset(zip.instances[0]!), (err: unknown) => {
+        assert.ok(err instanceof OutboxZipError);
+        assert.match(err.reason, /entry "liar\.dcm": more data than the \d+ bytes its header declares/);
+        return true;
+      });
+    } finally {
+      await zip.close();
+    }
+    const flipped = dicomFile('1.2.3.26', { datasetBytes: 50_000 });
+    const stored = await makeZip([{ name: 'flip.dcm', data: flipped, compress: false }]);
+    stored[stored.indexOf(flipped.subarray(flipped.length - 64)) + 10]! ^= 0xff;
+    zip = await OutboxZip.open(await zipFile(stored));
+    try {
+      await assert.rejects(zip.readDataset(zip.instances[0]!), /entry "flip\.dcm": CRC-32 mismatch/);
     } finally {
       await zip.close();
     }

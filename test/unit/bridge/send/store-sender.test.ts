@@ -25,6 +25,7 @@ import {
   type SendOptions,
   type SendTarget,
 } from '../../../../src/bridge/send/store-sender.js';
+import { captureLog, LEVEL } from '../../../support/log-capture.js';
 import { requirePrivateNetns, startStorescp } from '../../../support/peers/storescp.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
@@ -49,31 +50,40 @@ interface PacsOptions {
   outcome?(rq: StoreRequest, index: number): StoreOutcome;
   /** Called with every chunk; may abort the association. */
   onChunk?(channel: PDataChannel, bytesSoFar: number): void;
+  /** Associations accepted at once; beyond, rejected with "local limit exceeded" (default 4). */
+  maxAssociations?: number;
+  /** Awaited before each C-STORE response (to hold the answers until something happened). */
+  beforeResponse?(): Promise<void>;
 }
 
 interface Pacs {
   port: number;
   received: Received[];
   associations: number;
+  /** The channel of every association, in the order they were accepted. */
+  channels: PDataChannel[];
+  /** Which association (index in `channels`) carried each received instance. */
+  carriedBy: number[];
   acceptor: Acceptor;
 }
 
 const acceptAll = (_as: string, tss: readonly string[]): ContextDecision => ({ result: 0, transferSyntax: tss[0] });
 
 async function startPacs(options: PacsOptions = {}): Promise<Pacs> {
-  const pacs = { port: 0, received: [] as Received[], associations: 0 } as Pacs;
+  const pacs = { port: 0, received: [] as Received[], associations: 0, channels: [] as PDataChannel[], carriedBy: [] as number[] } as Pacs;
   pacs.acceptor = createAcceptor({
     aeTitle: options.aeTitle ?? 'PACS',
     maxPduLength: 16384,
     implementationClassUid: '1.2.3.4',
     implementationVersionName: 'TESTPACS',
     acceptContext: options.acceptContext ?? acceptAll,
-    maxAssociations: 4,
+    maxAssociations: options.maxAssociations ?? 4,
     artimTimeoutMs: 10_000,
     idleTimeoutMs: 0,
     log: noopLogger,
     onAssociation: (channel) => {
       pacs.associations++;
+      pacs.channels.push(channel);
       return new DimseServiceProvider(channel, {
         onStore: (rq): DatasetSink => {
           const chunks: Buffer[] = [];
@@ -85,7 +95,9 @@ async function startPacs(options: PacsOptions = {}): Promise<Pacs> {
               options.onChunk?.(channel, bytes);
             },
             async end() {
+              await options.beforeResponse?.();
               const index = pacs.received.length;
+              pacs.carriedBy.push(pacs.channels.indexOf(channel));
               pacs.received.push({
                 sopClassUid: rq.AffectedSOPClassUID,
                 sopInstanceUid: rq.AffectedSOPInstanceUID,
@@ -351,6 +363,108 @@ describe('sendInstances against the repo acceptor as PACS', () => {
     assert.equal(pacs.associations, 2);
     assert.equal(pacs.received.length, 130);
     assert.equal(pacs.acceptor.activeAssociations, 0);
+  });
+});
+
+describe('sendInstances over parallel associations (send.associations)', () => {
+  const pacses: Pacs[] = [];
+  const start = async (o: PacsOptions = {}): Promise<Pacs> => {
+    const p = await startPacs(o);
+    pacses.push(p);
+    return p;
+  };
+  after(async () => {
+    await Promise.all(pacses.map((p) => p.acceptor.close()));
+  });
+
+  /** Resolves once the PACS has accepted `n` associations (a PACS holding its answers till then). */
+  const untilAssociations = async (pacs: Pacs, n: number): Promise<void> => {
+    while (pacs.associations < n) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const sorted = (results: InstanceResult[]) => [...results].sort((a, b) => a.sopInstanceUid.localeCompare(b.sopInstanceUid));
+  const settingWarnings = (lines: ReturnType<ReturnType<typeof captureLog>['lines']>) =>
+    lines.filter((l) => l.level === LEVEL.warn && l.msg.includes('send.associations'));
+
+  it('associations: 4 carries the instances over 4 associations at once, every one byte-identical', { timeout: 60_000 }, async () => {
+    // The PACS answers no C-STORE until 4 associations are up: only parallel sending gets through.
+    const pacs: Pacs = await start({ beforeResponse: () => untilAssociations(pacs, 4) });
+    const data = Array.from({ length: 24 }, (_, i) => randomBytes(20_000 + i * 2));
+    const instances = data.map((d, i) => memoryInstance(CT, EXPLICIT_LE, `20.${String(i).padStart(2, '0')}`, d));
+    const captured = captureLog();
+    const results = await sendInstances(target(pacs.port), instances, options({ associations: 4, log: captured.log }));
+    assert.equal(results.length, 24);
+    assert.ok(results.every((r) => r.status === 0));
+    assert.equal(pacs.associations, 4);
+    assert.equal(new Set(pacs.carriedBy).size, 4, 'every association carried instances');
+    const byUid = new Map(pacs.received.map((r) => [r.sopInstanceUid, r.bytes]));
+    instances.forEach((instance, i) => assert.ok(byUid.get(instance.sopInstanceUid)?.equals(data[i]!), `${instance.sopInstanceUid} byte-identical`));
+    assert.deepEqual(settingWarnings(captured.lines()), []);
+    assert.equal(pacs.acceptor.activeAssociations, 0, 'all released');
+  });
+
+  it('a PACS taking one association at a time: everything arrives over it, one warning names send.associations', async () => {
+    const pacs = await start({ maxAssociations: 1 });
+    const data = Array.from({ length: 12 }, () => randomBytes(10_000));
+    const instances = data.map((d, i) => memoryInstance(CT, EXPLICIT_LE, `21.${String(i).padStart(2, '0')}`, d));
+    const captured = captureLog();
+    const results = await sendInstances(target(pacs.port), instances, options({ associations: 4, log: captured.log }));
+    assert.deepEqual(results.map((r) => r.status), data.map(() => 0));
+    assert.deepEqual(pacs.received.map((r) => r.sopInstanceUid).sort(), instances.map((i) => i.sopInstanceUid));
+    const warnings = settingWarnings(captured.lines());
+    assert.equal(warnings.length, 1, 'warned once');
+    assert.match(warnings[0]!.msg, /took only 1 of the 4 parallel associations asked for by send\.associations/);
+    assert.match(warnings[0]!.msg, /local limit exceeded/);
+  });
+
+  it('a PACS aborting the extra associations at their first instance: those instances go over the first, one warning', { timeout: 60_000 }, async () => {
+    const pacs: Pacs = await start({
+      beforeResponse: () => untilAssociations(pacs, 3),
+      onChunk: (channel) => {
+        if (pacs.channels.indexOf(channel) > 0) channel.abort();
+      },
+    });
+    const data = Array.from({ length: 10 }, () => randomBytes(30_000));
+    const instances = data.map((d, i) => memoryInstance(CT, EXPLICIT_LE, `22.${String(i).padStart(2, '0')}`, d));
+    const captured = captureLog();
+    const results = await sendInstances(target(pacs.port), instances, options({ associations: 3, log: captured.log }));
+    assert.deepEqual(sorted(results).map((r) => [r.sopInstanceUid, r.status]), instances.map((i) => [i.sopInstanceUid, 0]));
+    const byUid = new Map(pacs.received.map((r) => [r.sopInstanceUid, r.bytes]));
+    instances.forEach((instance, i) => assert.ok(byUid.get(instance.sopInstanceUid)?.equals(data[i]!), `${instance.sopInstanceUid} byte-identical`));
+    assert.deepEqual(new Set(pacs.carriedBy), new Set([0]), 'only the first association stored instances');
+    const warnings = settingWarnings(captured.lines());
+    assert.equal(warnings.length, 1, 'warned once');
+    assert.match(warnings[0]!.msg, /took only 1 of the 3 parallel associations/);
+    assert.match(warnings[0]!.msg, /aborted the association/);
+  });
+
+  it('a failure status for one instance on one of 4 associations: the same per-instance results as over one', { timeout: 60_000 }, async () => {
+    const outcome = (rq: StoreRequest): StoreOutcome => (rq.AffectedSOPInstanceUID === '23.05' ? { status: 0xa700, errorComment: 'disk full' } : rq.AffectedSOPInstanceUID === '23.07' ? { status: 0xb000 } : { status: 0 });
+    const data = Array.from({ length: 16 }, () => randomBytes(8_000));
+    const instances = data.map((d, i) => memoryInstance(CT, EXPLICIT_LE, `23.${String(i).padStart(2, '0')}`, d));
+    const one = await sendInstances(target((await start({ outcome })).port), instances, options());
+    const four: Pacs = await start({ outcome, beforeResponse: () => untilAssociations(four, 4) });
+    const parallel = await sendInstances(target(four.port), instances, options({ associations: 4 }));
+    assert.deepEqual(sorted(parallel), sorted(one));
+    assert.ok(new Set(four.carriedBy).size > 1, 'several associations carried instances');
+    assert.match(sorted(parallel)[5]!.text, /0xA700.*disk full/);
+  });
+
+  it('an association lost after it carried instances fails the send (transient); answered instances keep their results', async () => {
+    const pacs: Pacs = await start({
+      onChunk: (channel, bytes) => {
+        if (pacs.received.length >= 4 && bytes > 50_000 && pacs.channels.indexOf(channel) === 0) channel.abort();
+      },
+    });
+    const instances = Array.from({ length: 12 }, (_, i) => memoryInstance(CT, EXPLICIT_LE, `24.${String(i).padStart(2, '0')}`, randomBytes(i >= 4 ? 200_000 : 10_000)));
+    const progress: InstanceResult[] = [];
+    await assert.rejects(sendInstances(target(pacs.port), instances, options({ associations: 2, onResult: (r) => progress.push(r) })), (err: unknown) => {
+      assert.ok(err instanceof SendError);
+      assert.equal(err.transient, true);
+      return true;
+    });
+    const stored = new Set(pacs.received.map((r) => r.sopInstanceUid));
+    assert.ok(progress.every((r) => r.status === 0 && stored.has(r.sopInstanceUid)), 'every result reported is an instance the PACS stored');
+    assert.ok(progress.length < instances.length);
   });
 });
 
