@@ -2,12 +2,35 @@
  * What the benchmarks share: timing helpers, realistic CT pixels, peak RSS, and DCMTK runs with
  * TCP_NODELAY=1 (Debian's DCMTK otherwise leaves Nagle on and loses ~45 ms per instance).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { runTool } from '../test/support/peers/dcmtk.js';
 
 /** The real CLI, run as a separate process so its RSS is its own. */
 export const BIN = fileURLToPath(new URL('../../bin/dicombridge.js', import.meta.url));
+
+/**
+ * The product as users run it: the Linux executable that `npm run package` builds (bundled,
+ * with its V8 flags), or, where there is none, the CLI on this Node with the same flags.
+ */
+export function bridgeCommand(): { command: string; args: string[]; what: string } {
+  // DICOMBRIDGE_BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) or
+  // DICOMBRIDGE_BENCH_BIN (another build's CLI) run the CLI on this Node instead.
+  const extra = (process.env.DICOMBRIDGE_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const bin = process.env.DICOMBRIDGE_BENCH_BIN;
+  if (extra.length > 0 || bin !== undefined) {
+    const args = [...SEA_EXEC_ARGV, ...extra];
+    return { command: process.execPath, args: [...args, bin ?? BIN], what: `node ${args.join(' ')} ${bin ?? 'bin/dicombridge.js'}` };
+  }
+  const version = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+  const exe = fileURLToPath(new URL(`../pkg/dicombridge-${version}-linux-x64`, import.meta.url));
+  if (process.platform === 'linux' && existsSync(exe)) return { command: exe, args: [], what: `the executable ${exe}` };
+  return { command: process.execPath, args: [...SEA_EXEC_ARGV, BIN], what: `node ${SEA_EXEC_ARGV.join(' ')} bin/dicombridge.js` };
+}
+/** The V8 flags the executables start with (scripts/package.mjs puts them in the SEA's execArgv). */
+const SEA_EXEC_ARGV = JSON.parse(readFileSync(fileURLToPath(new URL('../../scripts/exec-argv.json', import.meta.url)), 'utf8')) as string[];
+
 export const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 3);
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -16,6 +16,7 @@ import { ctPixels } from './common.js';
 import { benchReceive, type Datasets } from './receive.js';
 import { benchSend } from './send.js';
 
+if (process.env.DICOMBRIDGE_BENCH_INSIDE === 'private') process.env.DICOMBRIDGE_NETNS = 'private'; // Orthanc's helper checks it
 if (!process.env.DICOMBRIDGE_BENCH_INSIDE) {
   if (spawnSync('unshare', ['-n', 'true']).status === 0) {
     const self = fileURLToPath(import.meta.url);
@@ -34,11 +35,12 @@ const work = await mkdtemp(join(tmpdir(), 'dicombridge-bench-'));
 try {
   process.stdout.write(`bench: generating data in ${work} (network namespace: ${process.env.DICOMBRIDGE_BENCH_INSIDE})\n`);
   const noise = Array.from({ length: 16 }, (_, i) => ctPixels(i));
-  const datasets: Datasets = [
-    ['CT 600 × 0.5 MB', await writeStudy(join(work, 'ct'), { count: 600, rows: 512, columns: 512, pixelData: (i) => noise[i % noise.length]! })],
-    ['3,000 tiny', await writeStudy(join(work, 'tiny'), { count: 3000, rows: 0, columns: 0, series: 1 })],
-    ['1 × 300 MB multi-frame', await writeStudy(join(work, 'big'), { count: 1, rows: 512, columns: 512, frames: 572, series: 1 })],
-  ];
+  // BENCH_SETS=ct,tiny,big picks sets (all by default).
+  const sets = (process.env.BENCH_SETS ?? 'ct,tiny,big').split(',');
+  const datasets: Datasets = [];
+  if (sets.includes('ct')) datasets.push(['CT 600 × 0.5 MB', await writeStudy(join(work, 'ct'), { count: 600, rows: 512, columns: 512, pixelData: (i) => noise[i % noise.length]! })]);
+  if (sets.includes('tiny')) datasets.push(['3,000 tiny', await writeStudy(join(work, 'tiny'), { count: 3000, rows: 0, columns: 0, series: 1 })]);
+  if (sets.includes('big')) datasets.push(['1 × 300 MB multi-frame', await writeStudy(join(work, 'big'), { count: 1, rows: 512, columns: 512, frames: 572, series: 1 })]);
   const reports: string[] = [];
   if (only !== 'send') reports.push(await benchReceive(work, datasets));
   if (only !== 'receive') reports.push(await benchSend(work, datasets));

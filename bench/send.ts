@@ -1,6 +1,6 @@
 /**
  * The send benchmark: each generated study zipped and dropped into Outbox_Auto, sent by the
- * bridge (the real CLI, run with the node options the executable carries) over 1 and over 4
+ * bridge (the product as shipped: bridgeCommand in common.ts) over 1 and over 4
  * parallel associations, beside DCMTK storescu sending the unzipped files, all to the same
  * `storescp --fork` in the same run (so every sender faces a peer that takes associations at
  * once). The bridge is timed from taking the ZIP (it leaves Outbox_Auto) to the end of sending
@@ -16,12 +16,10 @@ import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { echoscu, freePort } from '../test/support/peers/dcmtk.js';
 import { writeZip } from '../test/support/zip-files.js';
-import { BIN, mb, median, peakRssMb, REPETITIONS, storescu, totalBytes, waitFor } from './common.js';
+import { bridgeCommand, mb, median, peakRssMb, REPETITIONS, storescu, totalBytes, waitFor } from './common.js';
 import type { Datasets } from './receive.js';
 
 /** The bridge's node options as its executable has them (SEA execArgv), plus any asked for. */
-const BRIDGE_NODE_ARGS = ['--max-semi-space-size=8', ...(process.env.DICOMBRIDGE_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
-const BRIDGE_BIN = process.env.DICOMBRIDGE_BENCH_BIN ?? BIN;
 /** Parallel associations per ZIP the bridge is measured with. */
 const ASSOCIATIONS = (process.env.DICOMBRIDGE_BENCH_ASSOCIATIONS ?? '1,4').split(',').map(Number);
 const SETS = process.env.DICOMBRIDGE_BENCH_SEND_SETS;
@@ -52,7 +50,8 @@ async function benchBridgeSend(work: string, zipPath: string, port: number, outD
     send: { enabled: true, host: '127.0.0.1', port, calledAeTitle: 'ANY', stableSeconds: 1, scanIntervalSeconds: 1, associations },
     log: { level: 'warn' },
   }));
-  const bridge = spawn(process.execPath, [...BRIDGE_NODE_ARGS, BRIDGE_BIN, '-s', '--config', config], { stdio: 'ignore' });
+  const { command, args } = bridgeCommand();
+  const bridge = spawn(command, [...args, '-s', '--config', config], { stdio: 'ignore' });
   const seconds: number[] = [];
   try {
     const outbox = join(storage, 'Outbox_Auto');
@@ -116,5 +115,5 @@ export async function benchSend(work: string, datasets: Datasets): Promise<strin
       await rm(zipPath, { force: true });
     }
   }
-  return `Send (medians of ${REPETITIONS}; ratio = bridge throughput / storescu throughput; every sender to the same storescp --fork; the bridge runs with ${BRIDGE_NODE_ARGS.join(' ')}; the ZIP is deflated by yazl's default level):\n${table.join('\n')}\n`;
+  return `Send (medians of ${REPETITIONS}; ratio = bridge throughput / storescu throughput; every sender to the same storescp --fork; the bridge: ${bridgeCommand().what}; the ZIP is deflated by yazl's default level):\n${table.join('\n')}\n`;
 }

@@ -149,10 +149,10 @@ function seaBlob(target, main, assets, useCodeCache) {
   // disableExperimentalSEAWarning: an administrator must not see a warning on every start.
   // useCodeCache: V8's code cache only loads on the platform that made it, so it is off for
   // the Windows blob made here on Linux. No snapshot: the bridge starts from its main script.
-  // execArgv: V8's young generation in Node 22+ grows to 32-64 MB semi-spaces by default; a
-  // small one keeps the resident memory of a long transfer near its working set (measured
-  // in docs/benchmarks.md).
-  const execArgv = ['--max-semi-space-size=8'];
+  // execArgv (scripts/exec-argv.json, which the bench uses too): V8's young generation in
+  // Node 22+ grows to 32-64 MB semi-spaces by default; a small one keeps the resident memory
+  // of a long transfer near its working set (measured in docs/benchmarks.md).
+  const execArgv = JSON.parse(readFileSync(path.join(root, 'scripts', 'exec-argv.json'), 'utf8'));
   writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache, execArgv, assets }, null, 2));
   quiet(process.execPath, ['--experimental-sea-config', config]);
   return blob;
