@@ -15,6 +15,7 @@ import { writeStudy } from '../test/support/study-files.js';
 import { ctPixels } from './common.js';
 import { benchReceive, type Datasets } from './receive.js';
 import { benchSend } from './send.js';
+import { benchZip } from './zip.js';
 
 if (!process.env.DICOMBRIDGE_BENCH_INSIDE) {
   if (spawnSync('unshare', ['-n', 'true']).status === 0) {
@@ -40,6 +41,7 @@ try {
     ['1 × 300 MB multi-frame', await writeStudy(join(work, 'big'), { count: 1, rows: 512, columns: 512, frames: 572, series: 1 })],
   ];
   const reports: string[] = [];
+  if (only === 'zip') { process.stdout.write(`\n${await benchZip(work, datasets)}`); await rm(work, { recursive: true, force: true }); process.exit(0); }
   if (only !== 'send') reports.push(await benchReceive(work, datasets));
   if (only !== 'receive') reports.push(await benchSend(work, datasets));
   process.stdout.write(`\n${reports.join('\n')}`);

@@ -20,8 +20,8 @@ import { SMALL_ENTRY_BYTES, writeEntriesInOrder } from './ordered-deflate.js';
 import { readSmallAttributes, StagedEntry } from './staged-entry.js';
 import { ZipContainer } from './zip-container.js';
 
-/** Memory the entries in flight may use: the bridge's whole RSS must stay near 120 MB. */
-const DEFAULT_BUDGET_BYTES = 32 * 1024 * 1024;
+/** Memory the entries in flight may use (12 CT images, or 2 streamed large instances, behind the head): the bridge's whole RSS must stay near 120 MB. */
+const DEFAULT_BUDGET_BYTES = 16 * 1024 * 1024;
 /** Entries read or deflated at once: enough to keep the thread pool busy with tiny files. */
 const MAX_IN_FLIGHT = 32;
 /** Files listed (stat, order attributes) at once. */
@@ -61,7 +61,7 @@ export interface ZipOptions {
   fsync: boolean;
   /** Told the entry count once the staged files are listed, then after each entry (GUI progress). */
   onEntries?(done: number, total: number): void;
-  /** Memory budget of the entries in flight (default 32 MiB; tests make it small). */
+  /** Memory budget of the entries in flight (default 16 MiB; tests make it small). */
   budgetBytes?: number;
   /** Write the ZIP64 records whatever the sizes (tests of that layout). */
   forceZip64?: boolean;
