@@ -17,7 +17,7 @@ export class FileSink {
 
   constructor(private readonly handle: FileHandle) {}
 
-  /** Appends `buf`; resolves once it is staged or written (the caller may reuse nothing of it). */
+  /** Appends `buf`; calls must not overlap, and `buf` must not change before this resolves. */
   async write(buf: Buffer): Promise<void> {
     this.offset += buf.length;
     if (buf.length >= DIRECT_BYTES) {

@@ -1,9 +1,11 @@
 /**
  * The records of a ZIP file (PKWARE APPNOTE 6.3.10 §4.3), written front to back for entries
  * whose data was deflated elsewhere. Written by hand because the study zipper deflates several
- * entries at once on zlib's thread pool and no maintained npm writer takes pre-deflated data
- * with ZIP64: yazl and zip-stream (archiver) deflate each entry themselves, one at a time;
- * fflate writes no ZIP64; @zip.js/zip.js wants Web Workers and its own codecs.
+ * entries at once under a fixed memory budget and no npm writer does that: yazl and
+ * zip-stream (archiver) take one entry at a time and deflate it themselves; fflate has no
+ * ZIP64 yet; @zip.js/zip.js compresses concurrent entries with ZIP64 but holds every entry
+ * behind the first whole in memory (its `bufferedWrite`), a 300 MB instance included, and
+ * would be a new dependency on web streams.
  *
  * The layout is yazl's (what the bridge wrote before, read by yauzl, Info-ZIP and Windows
  * Explorer): UTF-8 names (bit 11), a data descriptor after each entry's data (bit 3), DOS
