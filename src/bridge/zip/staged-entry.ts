@@ -62,6 +62,7 @@ export class StagedEntry {
       strip = check.rewritten;
     }
     const rewriter = this.rewriter(meta, strip);
+    signal.throwIfAborted();
     yield* createReadStream(this.path, { start: 0, end: meta.datasetOffset - 1, signal });
     const dataset = this.datasetStream(meta, signal);
     // Whichever side fails first (or an abort), the other is destroyed too, so no descriptor
@@ -80,6 +81,9 @@ export class StagedEntry {
   }
 
   private datasetStream(meta: FileMeta, signal: AbortSignal) {
+    // A file stream made with a signal that is already aborted closes before its file is
+    // open, and the descriptor opened after that stays open (seen on Node 24.21): never make one.
+    signal.throwIfAborted();
     return createReadStream(this.path, { start: meta.datasetOffset, highWaterMark: READ_CHUNK_BYTES, signal });
   }
 

@@ -67,18 +67,29 @@ export interface ZipOptions {
   forceZip64?: boolean;
 }
 
-/** `fn` over `items` with at most `limit` calls pending, results in order. */
+/**
+ * `fn` over `items` with at most `limit` calls pending, results in order. After a failure no
+ * new call starts, and it rejects once the pending ones are done (no read outlives the zip).
+ */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next;
       next += 1;
-      results[i] = await fn(items[i]!);
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const rejected = settled.find((r) => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return results;
 }
 

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -109,4 +109,18 @@ describe('zipStagedStudy round trip', () => {
       assert.deepEqual(progress, Array.from({ length: staged.length + 1 }, (_, i) => [i, staged.length]));
     });
   }
+
+  test('infos lost with a restart and a staged file that is not Part 10: rejects with the reason, every descriptor closed', async () => {
+    const studyUid = testUid();
+    const dir = join(root, testUid());
+    await mkdir(dir);
+    for (let i = 1; i <= 40; i += 1) await stage(dir, { studyUid, series: 1, instance: i, frames: i === 1 ? 3 : undefined });
+    await writeFile(join(dir, 'zzz-broken.dcm'), Buffer.alloc(300));
+    const fds = (await readdir('/proc/self/fd')).length;
+    await assert.rejects(
+      zipStagedStudy({ key: 'k', dir, instances: new Map() }, join(root, `${testUid()}.zip.tmp`), { zipTempDir: root, compressionLevel: 1, cridTag: null, fsync: false }),
+      /DICM/,
+    );
+    assert.equal((await readdir('/proc/self/fd')).length, fds);
+  });
 });
