@@ -37,7 +37,8 @@ export type ZipMethod = 0 | 8;
 
 /** What the central directory needs to know of a written entry. */
 export interface ZipEntryRecord {
-  name: Buffer;
+  /** Kept as text: a small Buffer per entry would pin a pooled 8 KiB slab each. */
+  name: string;
   method: ZipMethod;
   offset: number;
   crc32: number;
@@ -84,7 +85,7 @@ export class ZipContainer {
   /** Writes the local file header (APPNOTE §4.3.7); sizes and CRC follow in the data descriptor. */
   async beginEntry(name: string, method: ZipMethod): Promise<ZipEntryRecord> {
     const nameBytes = Buffer.from(name, 'utf8');
-    const entry: ZipEntryRecord = { name: nameBytes, method, offset: this.sink.offset, crc32: 0, compressedSize: 0, uncompressedSize: 0 };
+    const entry: ZipEntryRecord = { name, method, offset: this.sink.offset, crc32: 0, compressedSize: 0, uncompressedSize: 0 };
     const header = Buffer.alloc(30 + nameBytes.length);
     header.writeUInt32LE(LOCAL_FILE_HEADER, 0);
     header.writeUInt16LE(VERSION_NEEDED_UTF8, 4);
@@ -160,7 +161,8 @@ export class ZipContainer {
   private centralHeader(entry: ZipEntryRecord): Buffer {
     const zip64 = this.entryNeedsZip64(entry);
     const extraLength = zip64 ? 28 : 0;
-    const header = Buffer.alloc(46 + entry.name.length + extraLength);
+    const nameLength = Buffer.byteLength(entry.name, 'utf8');
+    const header = Buffer.alloc(46 + nameLength + extraLength);
     header.writeUInt32LE(CENTRAL_DIRECTORY_HEADER, 0);
     header.writeUInt16LE(VERSION_MADE_BY, 4);
     header.writeUInt16LE(zip64 ? VERSION_NEEDED_ZIP64 : VERSION_NEEDED_UTF8, 6);
@@ -171,14 +173,14 @@ export class ZipContainer {
     header.writeUInt32LE(entry.crc32, 16);
     header.writeUInt32LE(zip64 ? 0xffffffff : entry.compressedSize, 20);
     header.writeUInt32LE(zip64 ? 0xffffffff : entry.uncompressedSize, 24);
-    header.writeUInt16LE(entry.name.length, 28);
+    header.writeUInt16LE(nameLength, 28);
     header.writeUInt16LE(extraLength, 30);
     // File comment length, disk number start, internal attributes (32..37) stay zero.
     header.writeUInt32LE(EXTERNAL_ATTRIBUTES, 38);
     header.writeUInt32LE(zip64 ? 0xffffffff : entry.offset, 42);
-    entry.name.copy(header, 46);
+    header.write(entry.name, 46, 'utf8');
     if (zip64) {
-      const at = 46 + entry.name.length;
+      const at = 46 + nameLength;
       header.writeUInt16LE(0x0001, at);
       header.writeUInt16LE(24, at + 2);
       writeUInt64LE(header, entry.uncompressedSize, at + 4);
