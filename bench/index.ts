@@ -15,6 +15,7 @@ import { writeStudy } from '../test/support/study-files.js';
 import { ctPixels } from './common.js';
 import { benchReceive, type Datasets } from './receive.js';
 import { benchSend } from './send.js';
+import { benchZip } from './zip.js';
 
 if (process.env.DICOMBRIDGE_BENCH_INSIDE === 'private') process.env.DICOMBRIDGE_NETNS = 'private'; // Orthanc's helper checks it
 if (!process.env.DICOMBRIDGE_BENCH_INSIDE) {
@@ -30,7 +31,7 @@ if (!process.env.DICOMBRIDGE_BENCH_INSIDE) {
   process.env.DICOMBRIDGE_BENCH_INSIDE = 'main';
 }
 
-const only = process.argv[2]; // "receive" or "send" to run one side
+const only = process.argv[2]; // "receive", "zip" or "send" to run one part
 const work = await mkdtemp(join(tmpdir(), 'dicombridge-bench-'));
 try {
   process.stdout.write(`bench: generating data in ${work} (network namespace: ${process.env.DICOMBRIDGE_BENCH_INSIDE})\n`);
@@ -42,8 +43,9 @@ try {
   if (sets.includes('tiny')) datasets.push(['3,000 tiny', await writeStudy(join(work, 'tiny'), { count: 3000, rows: 0, columns: 0, series: 1 })]);
   if (sets.includes('big')) datasets.push(['1 × 300 MB multi-frame', await writeStudy(join(work, 'big'), { count: 1, rows: 512, columns: 512, frames: 572, series: 1 })]);
   const reports: string[] = [];
-  if (only !== 'send') reports.push(await benchReceive(work, datasets));
-  if (only !== 'receive') reports.push(await benchSend(work, datasets));
+  if (only === undefined || only === 'receive') reports.push(await benchReceive(work, datasets));
+  if (only === undefined || only === 'zip') reports.push(await benchZip(work, datasets));
+  if (only === undefined || only === 'send') reports.push(await benchSend(work, datasets));
   process.stdout.write(`\n${reports.join('\n')}`);
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -1,30 +1,31 @@
 /**
  * Writes one staged study into a ZIP under a temporary name (SPEC §1). Each entry is the
  * staged Part 10 file with the CRYPE IDs cut out of the configured element on the way
- * (DatasetRewriter: every other byte is copied; an instance without IDs is copied whole), so
- * the IDs never reach the ZIP while the staged files keep them until the ZIP is safely in
- * place — a crash at any point loses nothing and the study can be zipped again. yazl streams
- * entries one at a time (ZIP64 when needed), so memory stays bounded whatever the study size.
+ * (staged-entry.ts), so the IDs never reach the ZIP while the staged files keep them until the
+ * ZIP is safely in place — a crash at any point loses nothing and the study can be zipped
+ * again. Entries are deflated side by side on zlib's thread pool and written in order under a
+ * fixed memory budget (ordered-deflate.ts), ZIP64 when needed (zip-container.ts).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
-import yazl from 'yazl';
-import './fast-crc32.js';
-import { readFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
 import { readPart10Attributes } from '../../dicom/part10/reader.js';
-import { DatasetRewriter, type CapturedElement } from '../../dicom/part10/rewrite.js';
+import type { CapturedElement } from '../../dicom/part10/rewrite.js';
 import { TAGS } from '../../dicom/part10/tags.js';
-import { transferSyntaxInfo } from '../../dicom/part10/transfer-syntax.js';
 import { asciiValue } from '../../dicom/part10/values.js';
-import { mergeCrids, type CridExtraction } from '../crid/extract.js';
-import { STUDY_FIELD_TAGS } from '../study-fields.js';
+import { mergeCrids } from '../crid/extract.js';
 import type { InstanceInfo, StagedStudy } from '../study/tracker.js';
-import { PREAMBLE_LENGTH } from '../receive/commit-record.js';
-import { cridRewrite } from './crid-rewrite.js';
 import { assignEntryNames } from './entry-names.js';
+import { FileSink } from './file-sink.js';
+import { SMALL_ENTRY_BYTES, writeEntriesInOrder } from './ordered-deflate.js';
+import { readSmallAttributes, StagedEntry } from './staged-entry.js';
+import { ZipContainer } from './zip-container.js';
+
+/** Memory the entries in flight may use (12 CT images, or 2 streamed large instances, behind the head): the bridge's whole RSS must stay near 120 MB. */
+const DEFAULT_BUDGET_BYTES = 16 * 1024 * 1024;
+/** Entries read or deflated at once: enough to keep the thread pool busy with tiny files. */
+const MAX_IN_FLIGHT = 32;
+/** Files listed (stat, order attributes) at once. */
+const LIST_CONCURRENCY = 16;
 
 /** Attributes needed to order instances whose infos were lost with a restart. */
 const ORDER_TAGS = [
@@ -51,53 +52,6 @@ export interface ZippedStudy {
   callingAeTitles: string[];
 }
 
-/** What each entry reports back while it streams. */
-interface EntryEdits {
-  onValue(fileName: string, found: CridExtraction): void;
-  onCaptured(captured: Map<number, CapturedElement>): void;
-  onMeta(meta: FileMeta): void;
-}
-
-/** True when the dataset's CRYPE ID element holds IDs to cut (a dry run over the file). */
-async function holdsCrids(path: string, meta: FileMeta, cridTag: number): Promise<boolean> {
-  const check = new DatasetRewriter({ transferSyntaxUid: meta.transferSyntaxUid, capture: [], rewrite: cridRewrite(cridTag, { dryRun: true }) });
-  const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-  await pipeline(createReadStream(path, { start: meta.datasetOffset, highWaterMark: 256 * 1024 }), check, discard);
-  return check.rewritten;
-}
-
-/**
- * One ZIP entry: the staged file's meta and dataset, the dataset through the CRYPE ID edit.
- * Only an instance that holds IDs is rewritten; every other one goes in byte for byte, also
- * when deflated (a rewrite would deflate it anew), so a deflated instance is checked first.
- */
-async function openEntry(path: string, fileName: string, cridTag: number | null, edits: EntryEdits, fail: (err: Error) => void): Promise<Readable> {
-  const meta = await readFileMeta(path);
-  edits.onMeta(meta);
-  let strip = cridTag !== null;
-  if (cridTag !== null && transferSyntaxInfo(meta.transferSyntaxUid)?.deflated === true) strip = await holdsCrids(path, meta, cridTag);
-  const rewriter = new DatasetRewriter({
-    transferSyntaxUid: meta.transferSyntaxUid,
-    capture: STUDY_FIELD_TAGS,
-    rewrite: cridTag === null ? undefined : cridRewrite(cridTag, { dryRun: !strip, onValue: (found) => edits.onValue(fileName, found) }),
-  });
-  rewriter.on('finish', () => edits.onCaptured(rewriter.captured));
-  const dataset = createReadStream(path, { start: meta.datasetOffset, highWaterMark: 256 * 1024 });
-  dataset.on('error', (err) => rewriter.destroy(err));
-  // A rewriter destroyed before it was read (the ZIP output failed first, e.g. ENOSPC)
-  // must report to the zip, not as an uncaught error that ends the process.
-  rewriter.on('error', fail);
-  async function* bytes() {
-    // The preamble holds the receiver's commit record (commit-record.ts): the ZIP gets zeros.
-    yield Buffer.alloc(PREAMBLE_LENGTH);
-    yield* createReadStream(path, { start: PREAMBLE_LENGTH, end: meta.datasetOffset - 1 });
-    yield* dataset.pipe(rewriter);
-  }
-  const entry = Readable.from(bytes(), { objectMode: false });
-  entry.on('error', fail);
-  return entry;
-}
-
 /** Options of {@link zipStagedStudy}. */
 export interface ZipOptions {
   zipTempDir: string;
@@ -107,11 +61,41 @@ export interface ZipOptions {
   fsync: boolean;
   /** Told the entry count once the staged files are listed, then after each entry (GUI progress). */
   onEntries?(done: number, total: number): void;
+  /** Memory budget of the entries in flight (default 16 MiB; tests make it small). */
+  budgetBytes?: number;
+  /** Write the ZIP64 records whatever the sizes (tests of that layout). */
+  forceZip64?: boolean;
 }
 
-async function instanceInfo(dir: string, fileName: string, known: InstanceInfo | undefined): Promise<InstanceInfo> {
+/**
+ * `fn` over `items` with at most `limit` calls pending, results in order. After a failure no
+ * new call starts, and it rejects once the pending ones are done (no read outlives the zip).
+ */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const i = next;
+      next += 1;
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const rejected = settled.find((r) => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return results;
+}
+
+async function instanceInfo(path: string, fileName: string, size: number, known: InstanceInfo | undefined): Promise<InstanceInfo> {
   if (known) return known;
-  const { captured } = await readPart10Attributes(join(dir, fileName), ORDER_TAGS);
+  const captured = size <= SMALL_ENTRY_BYTES ? await readSmallAttributes(path, ORDER_TAGS) : (await readPart10Attributes(path, ORDER_TAGS)).captured;
   return {
     sopInstanceUid: asciiValue(captured.get(TAGS.SOPInstanceUID)) || fileName,
     seriesInstanceUid: asciiValue(captured.get(TAGS.SeriesInstanceUID)),
@@ -129,10 +113,16 @@ async function instanceInfo(dir: string, fileName: string, known: InstanceInfo |
 export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, options: ZipOptions): Promise<ZippedStudy | null> {
   const fileNames = (await readdir(study.dir)).filter((name) => name.endsWith('.dcm')).sort();
   if (fileNames.length === 0) return null;
-  const sources = [];
-  for (const fileName of fileNames) {
-    sources.push({ fileName, ...(await instanceInfo(study.dir, fileName, study.instances.get(fileName))) });
-  }
+  const sources = await mapLimit(fileNames, LIST_CONCURRENCY, async (fileName) => {
+    const path = join(study.dir, fileName);
+    const { size } = await stat(path);
+    return { fileName, size, ...(await instanceInfo(path, fileName, size, study.instances.get(fileName))) };
+  });
+  const named = assignEntryNames(sources).map(({ source, name }) => ({
+    name,
+    sizeHint: source.size,
+    staged: new StagedEntry(join(study.dir, source.fileName), source.fileName, options.cridTag),
+  }));
 
   const result: ZippedStudy = {
     tempZipPath,
@@ -144,62 +134,46 @@ export async function zipStagedStudy(study: StagedStudy, tempZipPath: string, op
     callingAeTitles: [],
   };
   const modalities = new Set<string>();
-  let entriesDone = 0;
-  options.onEntries?.(0, sources.length);
   const callingAeTitles = new Set<string>();
-  const zip = new yazl.ZipFile();
-  const output = createWriteStream(tempZipPath, { flags: 'wx' });
-  let failure: Error | undefined;
-  const fail = (err: Error) => {
-    failure ??= err;
-    output.destroy(err);
-  };
-  zip.on("error", fail);
-  zip.outputStream.on("error", fail);
-  zip.outputStream.pipe(output);
-
-  const edits: EntryEdits = {
-    onValue: (fileName: string, found: CridExtraction) => {
-      if (found.malformed) result.malformed.push(`${fileName}: ${found.malformed}`);
+  // Merged in entry order, as each entry is written: the first instance's attributes and the
+  // order of first appearance of the IDs do not depend on which entry was read first.
+  const merge = (index: number) => {
+    const { staged } = named[index]!;
+    const aet = staged.meta?.sourceApplicationEntityTitle?.trim();
+    if (aet) callingAeTitles.add(aet);
+    for (const found of staged.found) {
+      if (found.malformed) result.malformed.push(`${staged.fileName}: ${found.malformed}`);
       mergeCrids(result.crids, found.ids);
-    },
-    onCaptured: (captured: Map<number, CapturedElement>) => {
-      if (result.attributes.size === 0) for (const [tag, el] of captured) result.attributes.set(tag, el);
-      const modality = asciiValue(captured.get(TAGS.Modality));
-      if (modality) modalities.add(modality);
-    },
-    onMeta: (meta: FileMeta) => {
-      const aet = meta.sourceApplicationEntityTitle?.trim();
-      if (aet) callingAeTitles.add(aet);
-    },
-  };
-  for (const { source, name } of assignEntryNames(sources)) {
-    const path = join(study.dir, source.fileName);
-    zip.addReadStreamLazy(name, { compressionLevel: options.compressionLevel, forceDosTimestamp: true }, (callback) => {
-      // Whatever an instance throws, sync or async, fails this study only (SPEC §5).
-      openEntry(path, source.fileName, options.cridTag, edits, fail)
-        .then((entry) => {
-          entry.once('end', () => options.onEntries?.((entriesDone += 1), sources.length));
-          callback(null, entry);
-        }, (err: Error) => {
-          fail(err);
-          callback(err, undefined as unknown as Readable);
-        })
-        .catch(fail);
-    });
-  }
-  zip.end();
-  await finished(output).catch((err: Error) => {
-    throw failure ?? err;
-  });
-  if (failure) throw failure;
-  if (options.fsync) {
-    const handle = await open(tempZipPath, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
     }
+    const captured = staged.captured ?? new Map<number, CapturedElement>();
+    if (index === 0) for (const [tag, el] of captured) result.attributes.set(tag, { vr: el.vr, value: Buffer.from(el.value) });
+    const modality = asciiValue(captured.get(TAGS.Modality));
+    if (modality) modalities.add(modality);
+    staged.release();
+    options.onEntries?.(index + 1, named.length);
+  };
+
+  options.onEntries?.(0, named.length);
+  const handle = await open(tempZipPath, 'wx');
+  try {
+    const sink = new FileSink(handle);
+    const zip = new ZipContainer(sink, { mtime: new Date(), forceZip64: options.forceZip64 });
+    const entries = named.map(({ name, sizeHint, staged }) => ({
+      name,
+      sizeHint,
+      readWhole: () => staged.readWhole(),
+      stream: (signal: AbortSignal) => staged.stream(signal),
+    }));
+    await writeEntriesInOrder(zip, sink, entries, {
+      level: options.compressionLevel,
+      budgetBytes: options.budgetBytes ?? DEFAULT_BUDGET_BYTES,
+      maxInFlight: MAX_IN_FLIGHT,
+      onWritten: merge,
+    });
+    await zip.finish();
+    if (options.fsync) await handle.sync();
+  } finally {
+    await handle.close();
   }
   result.modalities = [...modalities].sort();
   result.callingAeTitles = [...callingAeTitles].sort();
