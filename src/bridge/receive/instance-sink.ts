@@ -31,6 +31,7 @@ import { DatasetDecodeError } from '../../dicom/errors.js';
 import { buildFileMeta, parseFileMeta } from '../../dicom/part10/file-meta.js';
 import { DatasetRewriter } from '../../dicom/part10/rewrite.js';
 import { formatTag, TAGS } from '../../dicom/part10/tags.js';
+import { transferSyntaxInfo } from '../../dicom/part10/transfer-syntax.js';
 import { asciiValue } from '../../dicom/part10/values.js';
 import type { Logger } from '../../dicom/ul/logger.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../implementation.js';
@@ -135,6 +136,8 @@ class InstanceSink implements DatasetSink {
   /** Resolved when pending bytes fall under the limit, or all are written (end). */
   private waiters: Array<() => void> = [];
   private fdClosed = false;
+  /** Deflated transfer syntax: the rewriter inflates asynchronously and may hold input. */
+  private readonly inflating: boolean;
 
   constructor(
     private readonly rq: StoreRequest,
@@ -143,6 +146,7 @@ class InstanceSink implements DatasetSink {
     private readonly rewriter: DatasetRewriter,
     private readonly fileMeta: Buffer,
   ) {
+    this.inflating = transferSyntaxInfo(rq.transferSyntax)?.deflated === true;
     rewriter.on('error', (err: Error) => this.fail(err));
     rewriter.resume(); // its output is the input: only its checks and captures are wanted here
     this.crc = crc32(fileMeta.subarray(PREAMBLE_LENGTH));
@@ -154,7 +158,9 @@ class InstanceSink implements DatasetSink {
     if (this.head.length < HEAD_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, HEAD_BYTES - this.head.length)]);
     this.datasetBytes += chunk.length;
     this.crc = crc32(chunk, this.crc);
-    const more = this.rewriter.write(chunk);
+    // A plain dataset is scanned synchronously within write(): its "false" for a chunk above the
+    // rewriter's high-water mark holds nothing back. Only an inflating rewriter can fall behind.
+    const more = this.rewriter.write(chunk) || !this.inflating;
     if (!this.releaseStudy) this.noteStudy();
     this.enqueue(chunk);
     if (this.pendingBytes <= MAX_PENDING_BYTES && more) return undefined;
@@ -163,11 +169,11 @@ class InstanceSink implements DatasetSink {
       more ? undefined : new Promise<void>((resolve) => {
         const done = () => {
           this.rewriter.off('drain', done);
-          this.rewriter.off('error', done);
+          this.rewriter.off('close', done);
           resolve();
         };
         this.rewriter.on('drain', done);
-        this.rewriter.on('error', done);
+        this.rewriter.on('close', done); // destroyed (failed or aborted): nothing more to wait for
       }),
     ]).then(() => undefined);
   }
