@@ -205,7 +205,9 @@ class InstanceSink implements DatasetSink {
       const size = this.position + this.pendingBytes;
       const record = commitRecord(size, this.crc);
       if (this.position === PREAMBLE_LENGTH && !this.writing) {
-        // Nothing written yet (a small instance): record, meta and dataset in one writev.
+        // Nothing written yet (a small instance): record, meta and dataset in one writev. (A
+        // synchronous writev here was slower: it waits on the journal beside the pool's
+        // creates and the moves, measured in docs/benchmarks.md.)
         this.queue.unshift(record);
         this.pendingBytes += PREAMBLE_LENGTH;
         this.position = 0;

@@ -111,6 +111,8 @@ export interface StudyTrackerOptions {
   now?: () => number;
 }
 
+let lastKey = { input: '', key: '' };
+
 /** Separates the grouping key from the generation suffix in staging folder names. */
 const GENERATION_SEPARATOR = '~';
 
@@ -134,7 +136,10 @@ export class StudyTracker {
 
   /** The grouping key of a patient's study: readable UID plus a digest of both values. */
   static keyOf(patientId: string, studyInstanceUid: string): string {
-    return `${uidFileName(studyInstanceUid)}_${digest(`${patientId}\0${studyInstanceUid}`, 8)}`;
+    // Asked several times per instance, mostly for the same study: the last answer is kept.
+    const input = `${patientId}\0${studyInstanceUid}`;
+    if (input !== lastKey.input) lastKey = { input, key: `${uidFileName(studyInstanceUid)}_${digest(input, 8)}` };
+    return lastKey.key;
   }
 
   /** Number of studies currently being staged. */
