@@ -20,6 +20,7 @@ import { DatasetDecodeError } from '../../dicom/errors.js';
 import { readDatasetIdentity, type DatasetIdentity } from '../../dicom/part10/dataset-identity.js';
 import { parseFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
 import { WINDOW_BYTES, ZipWindowReader } from './zip-window-reader.js';
+import { freeArrayBuffer, POOLED_MAX_BYTES } from '../free-buffer.js';
 
 /** Caps applied to an Outbox ZIP before anything in it is sent (zip bomb and abuse guards). */
 export interface ZipLimits {
@@ -54,16 +55,6 @@ const READ_CHUNK_BYTES = 256 * 1024;
  * ready, stay well within the memory the bridge is allowed.
  */
 export const MAX_BUFFERED_ENTRY_BYTES = 4 * 1024 * 1024;
-
-/** Buffers up to this size may share Node's allocation pool: never freed by hand. */
-const POOLED_MAX_BYTES = 64 * 1024;
-
-/** Frees a buffer's memory now (its views become empty); only for memory it owns alone. */
-function free(bytes: Buffer): void {
-  // ES2024's ArrayBuffer.prototype.transfer (Node 24): detaching releases the memory.
-  const memory = bytes.buffer as ArrayBuffer & { detached: boolean; transfer(length: number): ArrayBuffer };
-  if (memory.byteLength > POOLED_MAX_BYTES && memory instanceof ArrayBuffer && !memory.detached) memory.transfer(0);
-}
 
 /** Entries up to this size are inflated on the main thread: a thread-pool round trip costs more. */
 const SYNC_INFLATE_MAX_BYTES = 64 * 1024;
@@ -651,7 +642,7 @@ export class OutboxZip {
         } catch (err) {
           throw inflateFailed(err);
         } finally {
-          free(compressed);
+          freeArrayBuffer(compressed.buffer);
         }
       }
     }
@@ -673,7 +664,7 @@ export class OutboxZip {
    * more (the PACS answered for it); its views become empty.
    */
   releaseDataset(dataset: Buffer): void {
-    if (this.owned.delete(dataset.buffer)) free(dataset);
+    if (this.owned.delete(dataset.buffer)) freeArrayBuffer(dataset.buffer);
   }
 
   /** One descriptor for every entry's data (positional reads), opened on first use. */

@@ -4,6 +4,7 @@
  * into one staging buffer and written together; large ones go straight to the file.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { freeBuffer } from '../free-buffer.js';
 
 const STAGING_BYTES = 1024 * 1024;
 const DIRECT_BYTES = 64 * 1024;
@@ -17,12 +18,16 @@ export class FileSink {
 
   constructor(private readonly handle: FileHandle) {}
 
-  /** Appends `buf`; calls must not overlap, and `buf` must not change before this resolves. */
+  /**
+   * Appends `buf`; calls must not overlap, and `buf` must not change before this resolves.
+   * A large `buf` is consumed: it is empty afterwards (free-buffer.ts).
+   */
   async write(buf: Buffer): Promise<void> {
     this.offset += buf.length;
     if (buf.length >= DIRECT_BYTES) {
       await this.flush();
       await this.writeAll(buf);
+      freeBuffer(buf);
       return;
     }
     if (this.staged + buf.length > STAGING_BYTES) await this.flush();

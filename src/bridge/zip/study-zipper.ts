@@ -21,9 +21,9 @@ import { readSmallAttributes, StagedEntry } from './staged-entry.js';
 import { ZipContainer } from './zip-container.js';
 
 /** Memory the entries in flight may use (12 CT images, or 2 streamed large instances, behind the head): the bridge's whole RSS must stay near 120 MB. */
-const DEFAULT_BUDGET_BYTES = 16 * 1024 * 1024;
+const DEFAULT_BUDGET_BYTES = 8 * 1024 * 1024;
 /** Entries read or deflated at once: enough to keep the thread pool busy with tiny files. */
-const MAX_IN_FLIGHT = 32;
+const MAX_IN_FLIGHT = 8;
 /** Files listed (stat, order attributes) at once. */
 const LIST_CONCURRENCY = 16;
 
