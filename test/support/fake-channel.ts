@@ -50,6 +50,10 @@ export class FakeChannel implements PDataChannel {
     this.abortCount++;
   }
 
+  get aborted(): boolean {
+    return this.abortCount > 0;
+  }
+
   /** Resolves once at least `n` sends are held pending. */
   async waitHeld(n: number): Promise<void> {
     while (this.held.length < n) await new Promise<void>((r) => this.heldWaiters.push(r));

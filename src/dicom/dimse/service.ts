@@ -129,7 +129,7 @@ export class DimseServiceProvider implements PDataHandler {
   async onPData(pdvs: Pdv[]): Promise<void> {
     try {
       for (const pdv of pdvs) {
-        if (this.closed) return;
+        if (this.closed || this.channel.aborted) return;
         const ev = this.reassembler.accept(pdv);
         if (ev === null) continue;
         if (ev.type === 'command') await this.onCommand(ev);

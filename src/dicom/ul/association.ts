@@ -133,6 +133,7 @@ export class Association implements PDataChannel {
   readonly #sends = new Set<Promise<void>>();
   #handlerBusy = false;
   #established = false;
+  #abortRequested = false;
   #endReason: CloseReason | null = null;
   /** Why the association failed, for the requestor's promises. */
   #error: Error | null = null;
@@ -169,6 +170,11 @@ export class Association implements PDataChannel {
   /** True from the A-ASSOCIATE-AC until the association ends. */
   get established(): boolean {
     return this.#established && !this.#ended;
+  }
+
+  /** True once an A-ABORT was requested here: P-DATA already handed on is no longer acted upon. */
+  get aborted(): boolean {
+    return this.#abortRequested;
   }
 
   /** Resolves when the association has ended and its socket is closed. Never rejects. */
@@ -271,6 +277,7 @@ export class Association implements PDataChannel {
       return;
     }
     this.#log.warn({ why }, 'aborting the association');
+    this.#abortRequested = true;
     this.#endReason ??= 'aborted';
     this.#fire('Evt15', params);
   }

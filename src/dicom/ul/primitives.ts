@@ -46,6 +46,12 @@ export interface PDataChannel {
   sendPData(pdvs: Pdv[]): Promise<void>;
   /** A-ABORT request (Evt15): aborts the association at once. */
   abort(): void;
+  /**
+   * True once abort() was called. PDV parts of one socket read come in one indication, so a
+   * handler that aborts midway checks this before acting on the rest (PS3.8 Table 9-10: P-DATA
+   * after an A-ABORT request is ignored, AA-6).
+   */
+  readonly aborted: boolean;
 }
 
 /** Why an association ended, as told to the service user. */
