@@ -20,7 +20,7 @@ import { fsyncDir } from './bridge/durable-fs.js';
 import { recoverIncoming } from './bridge/receive/recover-incoming.js';
 import { startReceiver, type Receiver } from './bridge/receive/receiver.js';
 import { ReceiverBinding } from './bridge/receive/receiver-binding.js';
-import { StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
+import { recoverPublishing, StudyCompletion, type StudyOutcome } from './bridge/receive/study-completion.js';
 import { ensureStorageLayout, storageLayout, type StorageLayout } from './bridge/storage-layout.js';
 import { StudyTracker } from './bridge/study/tracker.js';
 import type { SendOutcome } from './bridge/send/outbox-sender.js';
@@ -304,6 +304,7 @@ export async function createBridge(config: Config, deps: BridgeDeps = {}): Promi
   // instance never acknowledged. Staged folders hold acknowledged instances and are completed
   // as usual.
   await recoverIncoming(layout.incoming, layout.staging, log);
+  await recoverPublishing(layout, log);
   for (const name of await readdir(layout.zipTemp)) await rm(join(layout.zipTemp, name), { force: true, recursive: true });
   const staged = await readdir(layout.staging);
   for (const name of staged) tracker.adopt(join(layout.staging, name));

@@ -7,8 +7,8 @@
  * commit is logged as what it is: the ZIP stays where it is and the study is not "failed".
  * Completions run one at a time, so two ZIPs never race for one name.
  */
-import { readdir, rm, stat, unlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
 import { durableRename, fsyncDir } from '../durable-fs.js';
@@ -77,7 +77,8 @@ export class StudyCompletion {
     return this.queue.idle();
   }
 
-  private async complete(study: StagedStudy, progress: ZippingHandle | undefined): Promise<void> {
+  private async complete(staged: StagedStudy, progress: ZippingHandle | undefined): Promise<void> {
+    let study = staged;
     const { layout } = this.deps;
     const log = studyLog(this.deps.log, study);
     const zipStartedMs = Date.now();
@@ -102,12 +103,16 @@ export class StudyCompletion {
       const inbox = crids.length > 0 ? 'Inbox_Auto' : 'Inbox_Manual';
       const folder = inbox === 'Inbox_Auto' ? layout.inboxAuto : layout.inboxManual;
       const name = buildZipName({ ...fields, modalities: zipped.modalities, crids }, { folderPath: folder });
+      // The folder leaves staging before the ZIP is published: a crash after the publish must
+      // not zip it again at the next start (recoverZipping decides from the temporary ZIP).
+      study = { ...study, dir: await leaveStaging(layout, study.dir, settings.fsync) };
       const published = await publishZip(tempZipPath, folder, name, { fsync: settings.fsync });
       committed = { zipped, fields, crids, inbox, finalPath: published.path } as const;
       if (published.cleanupError) log.warn({ err: published.cleanupError, zip: published.path }, 'ZIP published; removing its temporary file or syncing the folder failed');
     } catch (err) {
-      await unlink(tempZipPath).catch(() => undefined);
+      // The folder goes first: the temporary ZIP tells recovery whether a ZIP was published.
       await this.fail(study, err as Error, zipped, Date.now() - zipStartedMs);
+      await unlink(tempZipPath).catch(() => undefined);
       return;
     }
     await this.afterCommit(study, committed, Date.now() - zipStartedMs);
@@ -115,8 +120,7 @@ export class StudyCompletion {
 
   /**
    * The ZIP is in its inbox: each remaining step is tried on its own, and a failure is logged
-   * as itself. A staging folder left behind is zipped again at the next start (a second ZIP,
-   * never a lost study).
+   * as itself. A folder left behind in Work/zip/published is removed at the next start.
    */
   private async afterCommit(
     study: StagedStudy,
@@ -127,7 +131,7 @@ export class StudyCompletion {
     const { zipped, fields, crids, inbox, finalPath } = done;
     try {
       await rm(study.dir, { recursive: true, force: true });
-      await fsyncDir(this.deps.layout.staging);
+      await fsyncDir(dirname(study.dir));
     } catch (err) {
       log.error({ err, zip: finalPath }, 'ZIP published, but its staging folder could not be removed');
     }
@@ -234,5 +238,51 @@ async function uniqueFolderPath(parent: string, name: string): Promise<string> {
   for (let n = 1; ; n += 1) {
     const candidate = join(parent, n === 1 ? name : `${name} (${n})`);
     if (!(await stat(candidate).then(() => true, () => false))) return candidate;
+  }
+}
+
+/** Where a study's folder waits while its ZIP is published: `Work/zip/published/<folder>`. */
+function publishingDir(layout: StorageLayout): string {
+  return join(layout.zipTemp, 'published');
+}
+
+/** Moves a study folder out of staging (durably with fsync on); returns its new path. */
+async function leaveStaging(layout: StorageLayout, dir: string, fsync: boolean): Promise<string> {
+  const parent = publishingDir(layout);
+  await mkdir(parent, { recursive: true });
+  const to = join(parent, basename(dir));
+  await rm(to, { recursive: true, force: true }); // a leftover of an earlier run, already dealt with
+  await rename(dir, to);
+  if (fsync) {
+    await fsyncDir(parent);
+    await fsyncDir(dirname(dir));
+  }
+  return to;
+}
+
+/**
+ * Start-up recovery of the studies whose ZIP was being published when the bridge stopped. Its
+ * temporary ZIP (`Work/zip/<folder>.zip.tmp`) tells: linked into an inbox (two names) or gone,
+ * the ZIP was published and the folder is removed; there alone, it was not, and the folder goes
+ * back to staging to be zipped again. So a study is never zipped twice, nor lost. Runs before
+ * the rest of `Work/zip` is cleared.
+ */
+export async function recoverPublishing(layout: StorageLayout, log: Logger): Promise<void> {
+  const parent = publishingDir(layout);
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
+    const dir = join(parent, name);
+    const temp = await stat(join(layout.zipTemp, `${name}.zip.tmp`)).catch(() => null);
+    if (temp !== null && temp.nlink < 2) {
+      await rename(dir, join(layout.staging, name));
+      log.info({ study: name }, 'study whose ZIP was not yet published goes back to staging');
+    } else {
+      await rm(dir, { recursive: true, force: true });
+      log.info({ study: name }, 'study whose ZIP was published before the stop: its folder is removed');
+    }
+  }
+  if (names.length > 0) {
+    await fsyncDir(layout.staging);
+    await fsyncDir(parent);
   }
 }
