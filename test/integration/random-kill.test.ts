@@ -19,8 +19,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { removeDir, tempDir } from '../support/bridge-harness.js';
-import { filesIn, killCli, leftoverFiles, metric, seededRandom, startCli, stopCli, testSeed, zippedInstances, type CliBridge } from '../support/cli-bridge.js';
-import { auditZips, copiesOf, freshInstances, newStudy, randomPlan, receptionWithFault } from '../support/fault-reception.js';
+import { filesIn, killCli, leftoverFiles, seededRandom, startCli, stopCli, testSeed, type CliBridge } from '../support/cli-bridge.js';
+import { auditZips, copiesOf, freshInstances, newStudy, randomPlan, receptionWithFault, untilZipped } from '../support/fault-reception.js';
 import { freePort } from '../support/peers/dcmtk.js';
 
 const RECEPTIONS = 20;
@@ -84,13 +84,7 @@ describe('random SIGKILL while receiving', () => {
     }
 
     // The bridge runs after the last restart: wait (bounded) until all is zipped and quiet.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const found = new Set((await zippedInstances(storage)).map((z) => z.datasetDigest));
-      const missing = [...acknowledged].filter((id) => !found.has(id)).length;
-      if ((missing === 0 && (await metric(guiPort, 'dicombridge_studies_in_progress')) === 0) || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 250)); // polling interval of a bounded wait
-    }
+    await untilZipped(storage, guiPort, acknowledged);
     const exitCode = await stopCli(bridge);
     bridge = undefined;
     const context = `seed ${seed}; console log ${consoleLog}; plan:\n${plans.join('\n')}`;

@@ -6,7 +6,7 @@
  * even when an instance the bridge could not acknowledge is sent again later.
  */
 import { buildInstance, CT_IMAGE_STORAGE, EXPLICIT_LE, testUid } from './dicom-builder.js';
-import { digest, zippedInstances } from './cli-bridge.js';
+import { digest, metric, zippedInstances } from './cli-bridge.js';
 import { openScu, type TestScu } from './scu.js';
 
 /** An instance of a study: sent again, as a new copy, until one copy is acknowledged. */
@@ -152,4 +152,18 @@ export async function auditZips(storage: string, sent: Map<string, { label: stri
     misplaced: [...acknowledged].filter((id) => (where.get(id) ?? []).some((zip) => !zip.includes(sent.get(id)!.studyUid))).map(label),
     zippedCount: zipped.length,
   };
+}
+
+/**
+ * Waits (at most 60 s) until every acknowledged copy is in a ZIP and no study is in progress
+ * (the bridge's /metrics); the audit that follows reports what is missing.
+ */
+export async function untilZipped(storage: string, guiPort: number, acknowledged: Set<string>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const found = new Set((await zippedInstances(storage)).map((z) => z.datasetDigest));
+    const missing = [...acknowledged].filter((id) => !found.has(id)).length;
+    if ((missing === 0 && (await metric(guiPort, 'dicombridge_studies_in_progress')) === 0) || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 250)); // polling interval of a bounded wait
+  }
 }

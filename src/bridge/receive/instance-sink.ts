@@ -215,11 +215,11 @@ class InstanceSink implements DatasetSink {
         this.pump();
         await this.written(0);
       } else {
+        // The record goes out beside the last data write, not after it: the CRC it carries
+        // makes it worthless without the data, so their order on disk does not matter.
         this.ending = true;
         this.pump();
-        await this.written(0);
-        if (this.failure) throw this.failure;
-        await writeAtPromise(this.file.fd, record, 0, PREAMBLE_LENGTH, 0);
+        await Promise.all([this.written(0), writeAtPromise(this.file.fd, record, 0, PREAMBLE_LENGTH, 0)]);
       }
       if (this.failure) throw this.failure;
       // The commit: the record is written; once synced the instance survives a power cut.

@@ -7,7 +7,7 @@
  * commit is logged as what it is: the ZIP stays where it is and the study is not "failed".
  * Completions run one at a time, so two ZIPs never race for one name.
  */
-import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../dicom/ul/logger.js';
 import type { LogBook } from '../../logbook/logbook.js';
@@ -132,6 +132,7 @@ export class StudyCompletion {
     try {
       await rm(study.dir, { recursive: true, force: true });
       await fsyncDir(dirname(study.dir));
+      await leftPublishing(this.deps.layout);
     } catch (err) {
       log.error({ err, zip: finalPath }, 'ZIP published, but its staging folder could not be removed');
     }
@@ -185,6 +186,7 @@ export class StudyCompletion {
       await durableRename(study.dir, path);
       folder = 'Inbox_Failed';
       noteFailedMove(this.deps, 'Inbox_Failed', path);
+      await leftPublishing(layout);
     } catch (moveErr) {
       // Left in staging: the next start tries again. Nothing is deleted.
       log.error({ err: moveErr }, 'could not move the study to Inbox_Failed; it stays staged');
@@ -258,6 +260,11 @@ async function leaveStaging(layout: StorageLayout, dir: string, fsync: boolean):
     await fsyncDir(dirname(dir));
   }
   return to;
+}
+
+/** Removes Work/zip/published once its study left (completions run one at a time). */
+async function leftPublishing(layout: StorageLayout): Promise<void> {
+  await rmdir(publishingDir(layout)).catch(() => undefined); // absent, or not empty: nothing to do
 }
 
 /**

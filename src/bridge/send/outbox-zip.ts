@@ -21,6 +21,7 @@ import { readDatasetIdentity, type DatasetIdentity } from '../../dicom/part10/da
 import { parseFileMeta, type FileMeta } from '../../dicom/part10/file-meta.js';
 import { WINDOW_BYTES, ZipWindowReader } from './zip-window-reader.js';
 import { freeArrayBuffer, POOLED_MAX_BYTES } from '../free-buffer.js';
+import { CENTRAL_DIRECTORY_HEADER, END_OF_CENTRAL_DIRECTORY, ZIP64_END_OF_CENTRAL_DIRECTORY, ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR } from '../zip-signatures.js';
 
 /** Caps applied to an Outbox ZIP before anything in it is sent (zip bomb and abuse guards). */
 export interface ZipLimits {
@@ -722,13 +723,9 @@ function checkOverlaps(ranges: DataRange[]): void {
   }
 }
 
-const EOCD_SIGNATURE = 0x06054b50;
 const EOCD_LENGTH = 22;
-const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
 const ZIP64_LOCATOR_LENGTH = 20;
-const ZIP64_EOCD_SIGNATURE = 0x06064b50;
 const ZIP64_EOCD_LENGTH = 56;
-const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
 
 /**
  * True when the file ends with a readable end of central directory record whose central
@@ -754,7 +751,7 @@ export async function isZipComplete(path: string): Promise<boolean> {
     await fh.read(tail, 0, tailLength, tailStart);
     let eocd = -1;
     for (let i = tailLength - EOCD_LENGTH; i >= 0; i -= 1) {
-      if (tail.readUInt32LE(i) === EOCD_SIGNATURE && i + EOCD_LENGTH + tail.readUInt16LE(i + 20) === tailLength) {
+      if (tail.readUInt32LE(i) === END_OF_CENTRAL_DIRECTORY && i + EOCD_LENGTH + tail.readUInt16LE(i + 20) === tailLength) {
         eocd = i;
         break;
       }
@@ -770,12 +767,12 @@ export async function isZipComplete(path: string): Promise<boolean> {
       if (locatorOffset < 0) return false;
       const locator = Buffer.alloc(ZIP64_LOCATOR_LENGTH);
       await fh.read(locator, 0, ZIP64_LOCATOR_LENGTH, locatorOffset);
-      if (locator.readUInt32LE(0) !== ZIP64_LOCATOR_SIGNATURE) return false;
+      if (locator.readUInt32LE(0) !== ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR) return false;
       const zip64Offset = Number(locator.readBigUInt64LE(8));
       if (zip64Offset + ZIP64_EOCD_LENGTH > locatorOffset) return false;
       const record = Buffer.alloc(ZIP64_EOCD_LENGTH);
       await fh.read(record, 0, ZIP64_EOCD_LENGTH, zip64Offset);
-      if (record.readUInt32LE(0) !== ZIP64_EOCD_SIGNATURE) return false;
+      if (record.readUInt32LE(0) !== ZIP64_END_OF_CENTRAL_DIRECTORY) return false;
       entryCount = Number(record.readBigUInt64LE(32));
       cdSize = Number(record.readBigUInt64LE(40));
       cdOffset = Number(record.readBigUInt64LE(48));
@@ -785,7 +782,7 @@ export async function isZipComplete(path: string): Promise<boolean> {
     if (entryCount === 0) return cdSize === 0;
     const signature = Buffer.alloc(4);
     const { bytesRead } = await fh.read(signature, 0, 4, cdOffset);
-    return bytesRead === 4 && signature.readUInt32LE(0) === CENTRAL_HEADER_SIGNATURE;
+    return bytesRead === 4 && signature.readUInt32LE(0) === CENTRAL_DIRECTORY_HEADER;
   } finally {
     await fh.close();
   }

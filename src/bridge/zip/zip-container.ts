@@ -13,14 +13,16 @@
  * when a size or offset reaches 0xFFFFFFFF, ZIP64 end records when the count, size or offset
  * of the central directory needs them.
  */
+import {
+  CENTRAL_DIRECTORY_HEADER,
+  DATA_DESCRIPTOR,
+  END_OF_CENTRAL_DIRECTORY,
+  LOCAL_FILE_HEADER,
+  ZIP64_END_OF_CENTRAL_DIRECTORY,
+  ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR,
+} from '../zip-signatures.js';
 import type { FileSink } from './file-sink.js';
 
-const LOCAL_FILE_HEADER = 0x04034b50;
-const DATA_DESCRIPTOR = 0x08074b50;
-const CENTRAL_DIRECTORY_HEADER = 0x02014b50;
-const ZIP64_END_OF_CENTRAL_DIRECTORY = 0x06064b50;
-const ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR = 0x07064b50;
-const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
 
 const VERSION_NEEDED_UTF8 = 20;
 const VERSION_NEEDED_ZIP64 = 45;
