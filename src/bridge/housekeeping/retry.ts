@@ -17,7 +17,7 @@ import type { FailedFolder } from '../../logbook/schema.js';
 import { durableRename, fsyncDir } from '../durable-fs.js';
 import { publishZip } from '../publish-zip.js';
 import type { StorageLayout } from '../storage-layout.js';
-import type { StagedStudy } from '../study/tracker.js';
+import { StudyTracker, type StagedStudy } from '../study/tracker.js';
 
 /** Which failed folder: `outbox` = Outbox_Failed (a ZIP), `inbox` = Inbox_Failed (a study folder). */
 export type RetryKind = 'outbox' | 'inbox';
@@ -117,7 +117,7 @@ async function retryInbox(deps: RetryDeps, name: string): Promise<RetryResult> {
     folder: 'Inbox_Failed',
     reason: 'retry requested in the GUI: the study is zipped again',
   });
-  const key = stagedName.split('~')[0] ?? stagedName;
+  const key = StudyTracker.keyOfFolder(stagedName);
   void deps.enqueueStudy({ key, dir, instances: new Map() });
   return { kind: 'inbox', name: stagedName, movedTo: 'staging' };
 }

@@ -148,7 +148,7 @@ class InstanceSink implements DatasetSink {
   ) {
     this.inflating = transferSyntaxInfo(rq.transferSyntax)?.deflated === true;
     rewriter.on('error', (err: Error) => this.fail(err));
-    rewriter.resume(); // its output is the input: only its checks and captures are wanted here
+    rewriter.resume(); // it pushes nothing (checkOnly); reading lets it end
     this.crc = crc32(fileMeta.subarray(PREAMBLE_LENGTH));
     this.enqueue(fileMeta.subarray(PREAMBLE_LENGTH));
   }
@@ -407,6 +407,7 @@ export async function openInstanceSink(rq: StoreRequest, ctx: InstanceSinkContex
     rewriter = new DatasetRewriter({
       transferSyntaxUid: rq.transferSyntax,
       capture: CAPTURED,
+      checkOnly: true, // the sink writes the bytes as they came
       rewrite: cridTag === null ? undefined : cridRewrite(cridTag, { dryRun: true }),
     });
   } catch (err) {

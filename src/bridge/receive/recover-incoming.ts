@@ -38,7 +38,7 @@ export async function recoverIncoming(incomingDir: string, stagingDir: string, l
       // Zipping will fail on it too and move it, with its reason, to Inbox_Failed: never lost.
       log.warn({ err, file: path }, 'recovered instance cannot be read; it is staged on its own');
     }
-    const latest = staged.filter((folder) => folder.split('~')[0] === key).at(-1);
+    const latest = staged.filter((folder) => StudyTracker.keyOfFolder(folder) === key).at(-1);
     const folder = latest ?? `${key}~${Date.now().toString(36)}-recovered`;
     if (!latest) {
       await mkdir(join(stagingDir, folder), { recursive: true });

@@ -142,6 +142,11 @@ export class StudyTracker {
     return lastKey.key;
   }
 
+  /** The grouping key of a staging folder's name (`<key>~<generation>`). */
+  static keyOfFolder(name: string): string {
+    return name.split(GENERATION_SEPARATOR)[0]!;
+  }
+
   /** Number of studies currently being staged. */
   get size(): number {
     return this.active.size;
@@ -214,7 +219,7 @@ export class StudyTracker {
 
   /** Takes over a staging folder left by an earlier run (crash recovery). */
   adopt(dir: string): void {
-    const key = basename(dir).split(GENERATION_SEPARATOR)[0]!;
+    const key = StudyTracker.keyOfFolder(basename(dir));
     const entry: ActiveStudy = {
       study: { key, dir, instances: new Map() },
       ready: openDir(dir),
@@ -229,8 +234,13 @@ export class StudyTracker {
     this.arm(entry);
   }
 
-  /** Hands every idle study over at once (tests, shutdown); resolves once all are handed over. */
+  /**
+   * Hands every idle study over at once (tests, shutdown); resolves once all are handed over.
+   * Acknowledged instances still moving into their folder are waited for first: their study
+   * is not being received any more.
+   */
   async completeAll(): Promise<void> {
+    await Promise.allSettled([...this.moves]);
     const entries = [...this.active.values()].filter((e) => e.inFlight === 0);
     await Promise.all(entries.map((entry) => this.close(entry)));
   }

@@ -42,6 +42,11 @@ export interface DatasetRewriterOptions {
   capture: readonly number[];
   /** The optional edit of one top-level element. */
   rewrite?: DatasetRewriteSpec;
+  /**
+   * Only the checks and the captures are wanted (the caller keeps the input bytes itself):
+   * nothing is pushed, so no output is made only to be dropped. The stream still ends.
+   */
+  checkOnly?: boolean;
   limits?: DatasetRewriterLimits;
 }
 
@@ -90,6 +95,7 @@ export class DatasetRewriter extends Transform {
   private readonly maxCaptured: number;
   private readonly maxHeld: number;
   private readonly maxRewrite: number;
+  private readonly checkOnly: boolean;
 
   private rewriteSeen = false;
   private holding = false;
@@ -113,6 +119,7 @@ export class DatasetRewriter extends Transform {
     this.maxCaptured = limits.maxCapturedValueBytes ?? DEFAULT_MAX_CAPTURED;
     this.maxHeld = limits.maxHeldBytes ?? DEFAULT_MAX_HELD;
     this.maxRewrite = limits.maxRewriteValueBytes ?? DEFAULT_MAX_REWRITE;
+    this.checkOnly = options.checkOnly === true;
     this.captureSet = new Set(options.capture);
     this.rewriteSpec = options.rewrite;
     const rewriteTag = options.rewrite?.tag;
@@ -131,7 +138,7 @@ export class DatasetRewriter extends Transform {
       this.inflater.on('error', (err) =>
         this.destroy(new DatasetDecodeError(`deflated dataset cannot be inflated: ${err.message}`, { cause: err })),
       );
-      if (options.rewrite !== undefined && options.rewrite.dryRun !== true) {
+      if (options.rewrite !== undefined && options.rewrite.dryRun !== true && !this.checkOnly) {
         this.deflater = createDeflateRaw();
         this.deflater.on('data', (data: Buffer) => this.push(data));
         this.deflater.on('error', (err) => this.destroy(err));
@@ -164,7 +171,7 @@ export class DatasetRewriter extends Transform {
       callback();
       return;
     }
-    if (this.deflater === undefined) this.push(chunk);
+    if (this.deflater === undefined && !this.checkOnly) this.push(chunk);
     this.inflater.write(chunk, () => callback());
   }
 
@@ -248,6 +255,7 @@ export class DatasetRewriter extends Transform {
   }
 
   private emit_(bytes: Buffer): void {
+    if (this.checkOnly) return;
     if (this.inflater === undefined) this.push(bytes);
     else if (this.deflater !== undefined) this.deflater.write(bytes);
   }

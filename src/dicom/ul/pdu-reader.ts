@@ -14,12 +14,10 @@
  */
 import { Writable } from 'node:stream';
 import { PduDecodeError } from '../errors.js';
-import { PDU_HEADER_LENGTH, decodePdu, pduName } from './pdu.js';
+import { PDU_HEADER_LENGTH, PDV_HEADER_LENGTH, decodePdu, pduName, pdvHeaderFault } from './pdu.js';
 import type { Pdu, PduName } from './pdu.js';
 import type { Pdv } from './primitives.js';
 
-/** PDV item header: item length (4), presentation context ID (1), message control header (1). */
-const PDV_HEADER_LENGTH = 6;
 const EMPTY = Buffer.alloc(0);
 
 /** Where the reader is in a P-DATA-TF body. */
@@ -208,18 +206,16 @@ export class PduReader extends Writable {
           if (p.items === 0) this.#fail(new PduDecodeError('P-DATA-TF: no PDV item'), REASON_INVALID_PARAMETER);
           return true;
         }
-        if (p.remaining < PDV_HEADER_LENGTH) {
-          this.#fail(new PduDecodeError(`P-DATA-TF: ${p.remaining} trailing byte(s), too short for a PDV`), REASON_INVALID_PARAMETER);
+        const short = p.remaining < PDV_HEADER_LENGTH ? pdvHeaderFault(p.remaining, 0, 0) : null;
+        if (short !== null) {
+          this.#fail(new PduDecodeError(short), REASON_INVALID_PARAMETER);
           return true;
         }
         if (this.#buffered < PDV_HEADER_LENGTH) return false;
         const header = this.#consume(PDV_HEADER_LENGTH);
         const length = header.readUInt32BE(0);
         const pcId = header[4]!;
-        let fault: string | null = null;
-        if (length < 2) fault = `P-DATA-TF: PDV item length ${length} is below 2`;
-        else if (4 + length > p.remaining) fault = `P-DATA-TF: PDV item of ${length} bytes overruns the PDU`;
-        else if (pcId % 2 === 0) fault = `P-DATA-TF: presentation context ID ${pcId} is not odd`;
+        const fault = pdvHeaderFault(p.remaining, length, pcId);
         if (fault !== null) {
           this.#fail(new PduDecodeError(fault), REASON_INVALID_PARAMETER);
           return true;

@@ -204,6 +204,22 @@ function decodeAssociate(type: 'A-ASSOCIATE-RQ' | 'A-ASSOCIATE-AC', body: Buffer
     : { type: 'A-ASSOCIATE-AC', ...common, presentationContexts: acContexts };
 }
 
+/** Size of a PDV item header: item length (4), presentation context ID (1), control header (1). */
+export const PDV_HEADER_LENGTH = 6;
+
+/**
+ * Checks one PDV item header against the P-DATA-TF bytes left from its start (`remaining`,
+ * header included): the fault's text, or null. Shared by the whole-body decoder below and the
+ * streaming reader (pdu-reader.ts). PS3.8 §9.3.5.1, Annex E.2.
+ */
+export function pdvHeaderFault(remaining: number, length: number, pcId: number): string | null {
+  if (remaining < PDV_HEADER_LENGTH) return `P-DATA-TF: ${remaining} trailing byte(s), too short for a PDV`;
+  if (length < 2) return `P-DATA-TF: PDV item length ${length} is below 2`;
+  if (4 + length > remaining) return `P-DATA-TF: PDV item of ${length} bytes overruns the PDU`;
+  if (pcId % 2 === 0) return `P-DATA-TF: presentation context ID ${pcId} is not odd`;
+  return null;
+}
+
 /**
  * Decodes the PDV items of a P-DATA-TF body into views of `body`. Each item length must be ≥ 2
  * and fit exactly; presentation context IDs must be odd. PS3.8 §9.3.5, Annex E.2.
@@ -212,14 +228,13 @@ export function decodePDataTf(body: Buffer): PDataTfPdu {
   const pdvs: Pdv[] = [];
   let offset = 0;
   while (offset < body.length) {
-    if (body.length - offset < 6) throw new PduDecodeError(`P-DATA-TF: ${body.length - offset} trailing byte(s), too short for a PDV`);
-    const length = body.readUInt32BE(offset);
-    if (length < 2) throw new PduDecodeError(`P-DATA-TF: PDV item length ${length} is below 2`);
+    const remaining = body.length - offset;
+    const length = remaining >= PDV_HEADER_LENGTH ? body.readUInt32BE(offset) : 0;
+    const pcId = body[offset + 4] ?? 0;
+    const fault = pdvHeaderFault(remaining, length, pcId);
+    if (fault !== null) throw new PduDecodeError(fault);
     const end = offset + 4 + length;
-    if (end > body.length) throw new PduDecodeError(`P-DATA-TF: PDV item of ${length} bytes overruns the PDU`);
-    const pcId = body[offset + 4];
-    if (pcId % 2 === 0) throw new PduDecodeError(`P-DATA-TF: presentation context ID ${pcId} is not odd`);
-    const control = body[offset + 5];
+    const control = body[offset + 5]!;
     pdvs.push({ pcId, isCommand: (control & 1) === 1, isLast: (control & 2) === 2, data: body.subarray(offset + 6, end) });
     offset = end;
   }

@@ -18,6 +18,7 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   transferSyntaxInfo,
 } from '../../../../src/dicom/part10/transfer-syntax.js';
+import { buildInstance, EXPLICIT_LE } from '../../../support/dicom-builder.js';
 import { rewriteBytes } from '../../../support/rewrite-driver.js';
 
 const run = promisify(execFile);
@@ -346,5 +347,23 @@ describe('DatasetRewriter dry run (a check of the edit that changes nothing)', (
     const real = await rewriteBytes({ transferSyntaxUid: meta.transferSyntaxUid, capture: [], rewrite: edit }, dataset);
     assert.equal(real.rw.rewritten, true);
     assert.ok(!real.out.equals(dataset));
+  });
+});
+
+describe('DatasetRewriter checkOnly', () => {
+  it('pushes nothing, and captures and refuses exactly as when it outputs', async () => {
+    const body = buildInstance({
+      patientName: 'CHECK^Only', patientId: 'P-CHECK', studyUid: '1.2.3.4', seriesUid: '1.2.3.4.1', seriesNumber: 1,
+      sopUid: '1.2.3.4.1.1', instanceNumber: 1, rows: 8, columns: 8,
+    });
+    const options = { transferSyntaxUid: EXPLICIT_LE, capture: [TAGS.PatientID] };
+    const checked = await rewriteBytes({ ...options, checkOnly: true }, body, [7]);
+    const streamed = await rewriteBytes(options, body, [7]);
+    assert.equal(checked.out.length, 0, 'no output');
+    assert.ok(streamed.out.equals(body), 'the same dataset streams through without checkOnly');
+    assert.deepEqual(checked.rw.captured.get(TAGS.PatientID), streamed.rw.captured.get(TAGS.PatientID));
+    const truncated = body.subarray(0, body.length - 3);
+    await assert.rejects(rewriteBytes({ ...options, checkOnly: true }, truncated));
+    await assert.rejects(rewriteBytes(options, truncated));
   });
 });
